@@ -1,0 +1,24 @@
+//! # arrowshap-core
+//!
+//! Exact SHAP values for tree ensembles trained by XGBoost and LightGBM.
+//!
+//! This crate knows nothing of Node: it takes column-major feature slices
+//! ([`Matrix`]) and a flat tree ensemble ([`Ensemble`]) and returns plain
+//! `Vec<f64>` results laid out column-major, so that each output column is a
+//! contiguous slice that a binding can hand over without copying.
+//!
+//! * [`model`] loads XGBoost JSON / UBJSON and LightGBM text models.
+//! * [`shap`] holds the explainers: path-dependent TreeSHAP, interaction
+//!   values, interventional TreeSHAP, the Lundberg oracle and brute force.
+
+pub mod control;
+pub mod ensemble;
+pub mod error;
+pub mod matrix;
+pub mod model;
+pub mod shap;
+
+pub use control::RunControl;
+pub use ensemble::{Ensemble, Node, SplitKind, Tree, LEAF};
+pub use error::{Error, Result};
+pub use matrix::{Column, Matrix};

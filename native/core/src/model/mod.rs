@@ -1,0 +1,1 @@
+//! Model loaders: XGBoost JSON / UBJSON and LightGBM text, into one [`crate::Ensemble`].

@@ -1,0 +1,1 @@
+//! SHAP explainers over an [`crate::Ensemble`].
