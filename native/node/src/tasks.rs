@@ -1,0 +1,97 @@
+//! The heavy calls, run as `AsyncTask`s off the main thread.
+
+use crate::columns::{as_matrix, JsColumn};
+use crate::error::guarded;
+use crate::run::RunState;
+use arrowshap_core::{shap, Ensemble, RunControl};
+use napi::bindgen_prelude::Float64Array;
+use napi::{Env, Task};
+use napi_derive::napi;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Which computation a task runs.
+pub enum ShapKind {
+    /// Raw predictions.
+    Predict,
+    /// Path-dependent TreeSHAP.
+    PathDependent,
+    /// Interaction values.
+    Interactions,
+    /// Interventional TreeSHAP with these background columns.
+    Interventional(Vec<JsColumn>),
+}
+
+/// A result handed to JS: dimensions plus the values buffer (moved, not copied).
+#[napi(object)]
+pub struct ShapResult {
+    /// Input rows.
+    pub rows: u32,
+    /// Model outputs.
+    pub outputs: u32,
+    /// Model features.
+    pub features: u32,
+    /// Values; layout documented per method in `ts/native.ts`.
+    pub values: Float64Array,
+}
+
+/// Owns everything a computation needs while it runs on the pool.
+pub struct ShapTask {
+    pub(crate) model: Arc<Ensemble>,
+    pub(crate) columns: Vec<JsColumn>,
+    pub(crate) kind: ShapKind,
+    pub(crate) threads: usize,
+    pub(crate) state: Arc<RunState>,
+}
+
+/// Output of a task before it reaches JS.
+pub struct RawResult {
+    rows: usize,
+    outputs: usize,
+    features: usize,
+    values: Vec<f64>,
+}
+
+impl Task for ShapTask {
+    type Output = RawResult;
+    type JsValue = ShapResult;
+
+    fn compute(&mut self) -> napi::Result<RawResult> {
+        let state = self.state.clone();
+        let progress = move |n: usize| {
+            state.rows_done.fetch_add(n as u64, Ordering::Relaxed);
+        };
+        let ctl = RunControl { threads: self.threads, cancel: Some(&self.state.cancel), progress: Some(&progress) };
+        let model = &*self.model;
+        let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
+        let (m, k, rows) = (model.num_features, model.num_outputs, x.rows());
+        guarded("the SHAP computation", || match &self.kind {
+            ShapKind::Predict => {
+                let v = model.predict_raw(&x, &ctl)?;
+                Ok(RawResult { rows, outputs: k, features: m, values: v })
+            }
+            ShapKind::PathDependent => {
+                let s = shap::path_dependent(model, &x, &ctl)?;
+                Ok(RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values })
+            }
+            ShapKind::Interactions => {
+                let s = shap::interactions(model, &x, &ctl)?;
+                Ok(RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values })
+            }
+            ShapKind::Interventional(bg) => {
+                let b = as_matrix(bg)?;
+                let s = shap::interventional(model, &x, &b, &ctl)?;
+                Ok(RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values })
+            }
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, out: RawResult) -> napi::Result<ShapResult> {
+        Ok(ShapResult {
+            rows: out.rows as u32,
+            outputs: out.outputs as u32,
+            features: out.features as u32,
+            values: Float64Array::new(out.values),
+        })
+    }
+}
