@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`: arrowshap against XGBoost, LightGBM and shap, interleaved in
+ * one run on the same data, the same model files and the same thread count.
+ *
+ * For each comparison it prints rows/s of each system, the ratio, and the max
+ * error between them (absolute, and relative to max(1, |peer|)); results are
+ * also written as JSON to `benches/out/results.json`.
+ *
+ * Flags: --quick (small cases, one round: the CI smoke run), --threads N (2),
+ * --rounds N (3), --only NAME (one comparison), --out DIR (benches/out).
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { TreeModel, type ShapResult } from '../ts/native.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const python = join(root, '.venv', 'bin', 'python');
+
+interface Args { quick: boolean; threads: number; rounds: number; only?: string; out: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, threads: 2, rounds: 3, out: join(root, 'benches', 'out') };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    if (f === '--quick') a.quick = true;
+    else if (f === '--threads') a.threads = Number(argv[++i]);
+    else if (f === '--rounds') a.rounds = Number(argv[++i]);
+    else if (f === '--only') a.only = argv[++i];
+    else if (f === '--out') a.out = argv[++i];
+    else throw new Error(`unknown flag ${f} (flags: --quick --threads N --rounds N --only NAME --out DIR)`);
+  }
+  if (a.quick && !argv.includes('--rounds')) a.rounds = 1;
+  if (!(a.threads >= 1)) throw new Error('--threads must be a positive integer');
+  return a;
+}
+
+/** What arrowshap runs for a comparison. */
+type Ours = 'path' | 'interactions' | 'interventional';
+
+/** One comparison: a case, our method, and the peer methods to time against. */
+interface Comparison { name: string; caseName: string; ours: Ours; peers: string[] }
+
+const comparisons: Comparison[] = [
+  { name: 'path-dependent d8×500', caseName: 'xgb_d8', ours: 'path', peers: ['xgb_contribs', 'shap_tree'] },
+  { name: 'path-dependent d4×100', caseName: 'xgb_d4', ours: 'path', peers: ['xgb_contribs'] },
+  { name: 'path-dependent d12×200', caseName: 'xgb_d12', ours: 'path', peers: ['xgb_contribs'] },
+  { name: 'interactions d6×100', caseName: 'xgb_interactions', ours: 'interactions', peers: ['xgb_interactions'] },
+  { name: 'interventional d6×100 bg100', caseName: 'xgb_interventional', ours: 'interventional', peers: ['shap_interventional'] },
+  { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib'] },
+];
+
+/** A long-lived Python worker (benches/peer.py): one JSON command per line. */
+class Peer {
+  private proc = spawn(python, [join(root, 'benches', 'peer.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  private lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
+  async call(cmd: object): Promise<any> {
+    this.proc.stdin!.write(JSON.stringify(cmd) + '\n');
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('the Python peer exited');
+    const res = JSON.parse(value);
+    if (res.error) throw new Error(`peer: ${res.error}`);
+    return res;
+  }
+  close() { this.proc.stdin!.end(); }
+}
+
+function readCols(path: string, rows: number, features: number): Float64Array[] {
+  const buf = readFileSync(path);
+  const all = new Float64Array(buf.buffer, buf.byteOffset, rows * features);
+  return Array.from({ length: features }, (_, j) => all.subarray(j * rows, (j + 1) * rows));
+}
+
+/** Max absolute and relative error of ours (column-major) against the peer (row-major library layout). */
+function compare(ours: Ours, r: ShapResult, peer: Float64Array): { abs: number; rel: number } {
+  const { rows: R, features: M } = r;
+  let abs = 0, rel = 0;
+  const upd = (a: number, b: number) => {
+    const d = Math.abs(a - b);
+    if (d > abs) abs = d;
+    const q = d / Math.max(1, Math.abs(b));
+    if (q > rel) rel = q;
+  };
+  if (ours === 'interactions') {
+    const T = R * M, W = M + 1;
+    for (let row = 0; row < R; row++)
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < M; j++) upd(r.values[j * T + row * M + i], peer[(row * W + i) * W + j]);
+  } else {
+    for (let row = 0; row < R; row++)
+      for (let j = 0; j <= M; j++) upd(r.values[j * R + row], peer[row * (M + 1) + j]);
+  }
+  return { abs, rel };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const caseDir = join(args.out, args.quick ? 'cases-quick' : 'cases');
+  mkdirSync(caseDir, { recursive: true });
+  console.error(`preparing cases in ${caseDir} (models trained once, then cached)`);
+  execFileSync(python, [join(root, 'benches', 'make_cases.py'), caseDir, ...(args.quick ? ['--quick'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const peer = new Peer();
+  const versions = await peer.call({ method: 'versions' });
+  console.log(`arrowshap bench — threads ${args.threads}, rounds ${args.rounds}${args.quick ? ', quick' : ''}; ` +
+    `${cpus().length} cores (${cpus()[0]?.model ?? '?'}); peers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const results: any[] = [];
+  const header = ['comparison', 'rows', 'system', 'rows/s', 'ratio', 'max abs err', 'max rel err'];
+  const table: string[][] = [];
+  for (const c of comparisons.filter((c) => !args.only || c.name === args.only || c.caseName === args.only)) {
+    const dir = join(caseDir, c.caseName);
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    const X = readCols(join(dir, 'X.f64'), meta.rows, meta.features);
+    const bg = meta.bg_rows ? readCols(join(dir, 'bg.f64'), meta.bg_rows, meta.features) : undefined;
+    const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
+    const opts = { threads: args.threads };
+    const runOurs = () =>
+      c.ours === 'path' ? model.shapPathDependent(X, opts)
+        : c.ours === 'interactions' ? model.shapInteractions(X, opts)
+          : model.shapInterventional(X, bg!, opts);
+    const times: Record<string, number[]> = { arrowshap: [] };
+    for (const p of c.peers) times[p] = [];
+    let ourResult: ShapResult | undefined;
+    const peerOut: Record<string, string> = {};
+    for (let round = 0; round <= args.rounds; round++) { // round 0 warms up, untimed
+      const t = performance.now();
+      ourResult = await runOurs();
+      const secs = (performance.now() - t) / 1000;
+      if (round > 0) times.arrowshap.push(secs);
+      for (const p of c.peers) {
+        const res = await peer.call({ method: p, case_dir: dir, threads: args.threads });
+        peerOut[p] = res.out;
+        if (round > 0) times[p].push(res.seconds);
+      }
+    }
+    const ourRate = meta.rows / median(times.arrowshap);
+    table.push([c.name, String(meta.rows), 'arrowshap', ourRate.toFixed(0), '', '', '']);
+    const entry: any = { name: c.name, case: c.caseName, rows: meta.rows, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
+    for (const p of c.peers) {
+      const rate = meta.rows / median(times[p]);
+      const buf = readFileSync(peerOut[p]);
+      const err = compare(c.ours, ourResult!, new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8));
+      table.push(['', '', p, rate.toFixed(0), `${(ourRate / rate).toFixed(2)}×`, err.abs.toExponential(2), err.rel.toExponential(2)]);
+      entry.peers[p] = { rows_per_s: rate, seconds: times[p], speedup: ourRate / rate, max_abs_err: err.abs, max_rel_err: err.rel };
+    }
+    results.push(entry);
+    console.error(`  done: ${c.name}`);
+  }
+  peer.close();
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((s, i) => s.padEnd(widths[i])).join('  ');
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of table) console.log(fmt(r));
+  const out = { date: new Date().toISOString(), threads: args.threads, rounds: args.rounds, quick: args.quick, versions, results };
+  writeFileSync(join(args.out, args.quick ? 'results-quick.json' : 'results.json'), JSON.stringify(out, null, 1));
+  const worst = Math.max(...results.flatMap((r) => Object.values(r.peers).map((p: any) => p.max_rel_err)));
+  if (args.quick && !(worst <= 1e-5)) {
+    console.error(`bench smoke: max relative error ${worst} exceeds 1e-5`);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

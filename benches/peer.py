@@ -1,0 +1,106 @@
+"""The peers' side of the benchmark: a worker that reads one JSON command per
+line on stdin, runs one peer method on one case, writes the result next to the
+case as float64 (row-major, the library's own layout) and answers one JSON line
+{seconds, rows, out}. Imports happen once, so only the work itself is timed.
+
+Methods:
+  xgb_contribs        XGBoost Booster.predict(pred_contribs=True)
+  xgb_interactions    XGBoost Booster.predict(pred_interactions=True)
+  shap_tree           shap.TreeExplainer(model).shap_values (path-dependent)
+  shap_interventional shap.TreeExplainer(model, bg, feature_perturbation="interventional", model_output="raw")
+  lgb_contrib         LightGBM Booster.predict(pred_contrib=True)
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def read_cols(path: Path, rows: int, features: int) -> np.ndarray:
+    return np.fromfile(path, dtype=np.float64).reshape(features, rows).T.copy()
+
+
+_cache = {}
+
+
+def load(case_dir: Path):
+    if case_dir in _cache:
+        return _cache[case_dir]
+    meta = json.loads((case_dir / "meta.json").read_text())
+    X = read_cols(case_dir / "X.f64", meta["rows"], meta["features"])
+    bg = read_cols(case_dir / "bg.f64", meta["bg_rows"], meta["features"]) if "bg_rows" in meta else None
+    if meta["library"] == "xgboost":
+        import xgboost as xgb
+
+        model = xgb.Booster(model_file=str(case_dir / "model.json"))
+    else:
+        import lightgbm as lgb
+
+        model = lgb.Booster(model_file=str(case_dir / "model.txt"))
+    _cache[case_dir] = (meta, X, bg, model)
+    return _cache[case_dir]
+
+
+def run(cmd: dict) -> dict:
+    import xgboost as xgb
+
+    case_dir = Path(cmd["case_dir"])
+    meta, X, bg, model = load(case_dir)
+    threads = int(cmd["threads"])
+    method = cmd["method"]
+    if method.startswith("xgb"):
+        model.set_param({"nthread": threads})
+        dm = xgb.DMatrix(X, nthread=threads)
+        t = time.perf_counter()
+        out = model.predict(dm, pred_contribs=method == "xgb_contribs", pred_interactions=method == "xgb_interactions")
+        secs = time.perf_counter() - t
+    elif method == "lgb_contrib":
+        t = time.perf_counter()
+        out = model.predict(X, pred_contrib=True, num_threads=threads)
+        secs = time.perf_counter() - t
+    elif method in ("shap_tree", "shap_interventional"):
+        import shap
+
+        if meta["library"] == "xgboost":
+            model.set_param({"nthread": threads})
+        t = time.perf_counter()
+        if method == "shap_tree":
+            ex = shap.TreeExplainer(model)
+        else:
+            ex = shap.TreeExplainer(model, bg, feature_perturbation="interventional", model_output="raw")
+        sv = np.asarray(ex.shap_values(X, check_additivity=False))
+        secs = time.perf_counter() - t
+        base = np.broadcast_to(np.asarray(ex.expected_value, dtype=np.float64).reshape(-1)[:1], (sv.shape[0], 1))
+        out = np.concatenate([sv, base], axis=1)
+    else:
+        raise ValueError(f"unknown method {method}")
+    out = np.ascontiguousarray(out, dtype=np.float64)
+    dest = case_dir / f"peer_{method}.f64"
+    out.tofile(dest)
+    return {"seconds": secs, "rows": int(X.shape[0]), "out": str(dest), "shape": list(out.shape)}
+
+
+def versions() -> dict:
+    import lightgbm
+    import shap
+    import xgboost
+
+    return {"xgboost": xgboost.__version__, "lightgbm": lightgbm.__version__, "shap": shap.__version__,
+            "numpy": np.__version__, "python": sys.version.split()[0]}
+
+
+def main():
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        try:
+            res = versions() if cmd.get("method") == "versions" else run(cmd)
+        except Exception as e:  # report, keep serving
+            res = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()
