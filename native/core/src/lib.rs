@@ -13,6 +13,7 @@
 
 pub mod control;
 pub mod ensemble;
+pub mod kernel;
 pub mod error;
 pub mod matrix;
 pub mod model;

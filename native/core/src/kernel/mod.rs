@@ -1,0 +1,1 @@
+//! KernelSHAP: model-agnostic SHAP values over a background set.
