@@ -1,0 +1,191 @@
+/**
+ * Reads CSV files into Arrow tables, inferring each column's type.
+ *
+ * Rules (the CLI contract): the first row is the header; an empty cell is a
+ * missing value (null); a column is Float64 when every non-empty cell is a number
+ * (`1`, `-2.5e3`, `.5`, `nan`, `inf`, `-Infinity`, any case), Float64 1/0 when
+ * every non-empty cell is `true`/`false` (any case), otherwise Utf8. A column of
+ * empty cells only is Float64, all null. Float64 nulls also hold NaN in the values
+ * buffer, so a copy of the buffer already reads as "missing" to the model.
+ */
+import { createReadStream } from 'node:fs';
+import { parse } from 'csv-parse';
+import { Field, Float64, makeData, makeVector, RecordBatch, Schema, Struct, Table, Utf8, type Vector } from 'apache-arrow';
+import { z } from 'zod';
+import { ensureExists } from './formats.ts';
+import { describeLimit, Limit } from './limit.ts';
+import type { Reader } from './reader.ts';
+
+/** `{KIND: CsvReader, path, limit?}` */
+export const CsvReaderConfig = z
+  .object({
+    KIND: z.literal('CsvReader'),
+    /** The `.csv` file (comma-separated, header row, UTF-8). */
+    path: z.string().min(1),
+    /** Keep the first N data rows. */
+    limit: Limit,
+  })
+  .strict();
+/** `{KIND: CsvReader, path, limit?}` */
+export type CsvReaderConfig = z.infer<typeof CsvReaderConfig>;
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
+const BOOLEAN = /^(?:true|false)$/i;
+
+/** The number a CSV cell spells, or `undefined` when it is not a number. */
+export function parseNumberCell(text: string): number | undefined {
+  if (NUMBER.test(text)) return Number(text);
+  const m = SPECIAL.exec(text);
+  if (!m) return undefined;
+  if (m[2].toLowerCase() === 'nan') return NaN;
+  return m[1] === '-' ? -Infinity : Infinity;
+}
+
+/** Float64 vector from cells via `toNumber`; empty cells are null (and NaN in the values). */
+function float64Column(cells: string[], toNumber: (text: string) => number): Vector<Float64> {
+  const n = cells.length;
+  const values = new Float64Array(n);
+  const validity = new Uint8Array((n + 7) >> 3);
+  let nullCount = 0;
+  for (let i = 0; i < n; i++) {
+    const text = cells[i].trim();
+    if (text === '') {
+      values[i] = NaN;
+      nullCount++;
+    } else {
+      values[i] = toNumber(text);
+      validity[i >> 3] |= 1 << (i & 7);
+    }
+  }
+  const data = makeData({
+    type: new Float64(),
+    length: n,
+    nullCount,
+    nullBitmap: nullCount > 0 ? validity : undefined,
+    data: values,
+  });
+  return makeVector(data);
+}
+
+/** Infers a column's type from its cells (see the module doc) and builds it. */
+export function inferColumn(cells: string[]): Vector {
+  let numeric = true;
+  let boolean = true;
+  for (const cell of cells) {
+    const text = cell.trim();
+    if (text === '') continue;
+    if (numeric && parseNumberCell(text) === undefined) numeric = false;
+    if (boolean && !BOOLEAN.test(text)) boolean = false;
+    if (!numeric && !boolean) break;
+  }
+  if (numeric) return float64Column(cells, (t) => parseNumberCell(t)!);
+  if (boolean) return float64Column(cells, (t) => (t.toLowerCase() === 'true' ? 1 : 0));
+  return utf8Column(cells);
+}
+
+/** Utf8 vector (one chunk) from cells; empty cells are null. */
+function utf8Column(cells: string[]): Vector<Utf8> {
+  const n = cells.length;
+  const offsets = new Int32Array(n + 1);
+  const validity = new Uint8Array((n + 7) >> 3);
+  let nullCount = 0;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    if (cells[i] === '') nullCount++;
+    else validity[i >> 3] |= 1 << (i & 7);
+    bytes += Buffer.byteLength(cells[i]);
+    if (bytes > 0x7fffffff) throw new Error('a CSV text column holds more than 2 GiB');
+    offsets[i + 1] = bytes;
+  }
+  const text = Buffer.from(cells.join(''), 'utf8');
+  const data = makeData({
+    type: new Utf8(),
+    length: n,
+    nullCount,
+    nullBitmap: nullCount > 0 ? validity : undefined,
+    valueOffsets: offsets,
+    data: new Uint8Array(text.buffer, text.byteOffset, text.byteLength),
+  });
+  return makeVector(data);
+}
+
+/** One parsed CSV record with csv-parse's position info. */
+interface CsvRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/**
+ * Reads a CSV file (header row, comma separator, `"` quotes, UTF-8 with or
+ * without BOM) into a table with one record batch; see the module doc for types.
+ * Blank lines are skipped (for a one-column file a blank line is a missing value).
+ */
+export class CsvReader implements Reader {
+  readonly path: string;
+  readonly limit?: number;
+
+  constructor(config: { path: string; limit?: number }) {
+    this.path = config.path;
+    this.limit = config.limit;
+  }
+
+  async read(): Promise<Table> {
+    await ensureExists(this.path);
+    const source = createReadStream(this.path);
+    const parser = parse({ bom: true, relax_column_count: true, info: true, skip_empty_lines: false });
+    source.on('error', (err) => parser.destroy(err));
+    source.pipe(parser);
+    let header: string[] | undefined;
+    let columns: string[][] = [];
+    let rows = 0;
+    try {
+      for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
+        if (header === undefined) {
+          header = this.checkHeader(record);
+          columns = header.map(() => []);
+          continue;
+        }
+        if (record.length !== header.length) {
+          if (record.length === 1 && record[0] === '') continue; // blank line
+          throw new Error(
+            `${this.path} line ${info.lines}: ${record.length} fields, the header has ${header.length}`,
+          );
+        }
+        for (let j = 0; j < record.length; j++) columns[j].push(record[j]);
+        rows++;
+        if (this.limit !== undefined && rows >= this.limit) break;
+      }
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new Error(msg.includes(this.path) ? msg : `cannot read ${this.path} as CSV: ${msg}`);
+    } finally {
+      source.unpipe(parser);
+      source.destroy();
+      parser.destroy();
+    }
+    if (header === undefined) throw new Error(`${this.path} is empty: a CSV file needs a header row`);
+    const fields: Field[] = [];
+    const children = header.map((name, j) => {
+      const vector = inferColumn(columns[j]);
+      columns[j] = []; // let the strings go as soon as the column is built
+      fields.push(new Field(name, vector.type, true));
+      return vector.data[0];
+    });
+    const struct = makeData({ type: new Struct(fields), length: rows, nullCount: 0, children });
+    return new Table([new RecordBatch(new Schema(fields), struct)]);
+  }
+
+  private checkHeader(header: string[]): string[] {
+    const seen = new Set<string>();
+    for (const name of header) {
+      if (seen.has(name)) throw new Error(`${this.path}: column \`${name}\` appears twice in the header`);
+      seen.add(name);
+    }
+    return header;
+  }
+
+  describe(): string {
+    return `CsvReader(${this.path}${describeLimit(this.limit)})`;
+  }
+}

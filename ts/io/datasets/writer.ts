@@ -1,0 +1,62 @@
+/**
+ * Dataset writers: one interface, one small class per format, one config union.
+ *
+ * Every writer creates the output directory and writes atomically (a temporary
+ * file in the same directory, renamed over the target), so a failure never
+ * leaves a partial file behind.
+ */
+import type * as arrow from 'apache-arrow';
+import { z } from 'zod';
+import { parseConfig } from '../config.ts';
+import { ArrowWriter, ArrowWriterConfig } from './arrow_writer.ts';
+import { CsvWriter, CsvWriterConfig } from './csv_writer.ts';
+import { formatForPath } from './formats.ts';
+import { ParquetWriter, ParquetWriterConfig } from './parquet_writer.ts';
+
+export { ArrowWriter, ArrowWriterConfig, CsvWriter, CsvWriterConfig, ParquetWriter, ParquetWriterConfig };
+
+/** Writes one table to one file. */
+export interface Writer {
+  /** Writes `table` (replacing any previous file). Errors name the file. */
+  write(table: arrow.Table): Promise<void>;
+  /** One line for logs: kind and path. */
+  describe(): string;
+}
+
+/** Any writer config, chosen by `KIND`. */
+export const WriterConfig = z.discriminatedUnion('KIND', [ParquetWriterConfig, CsvWriterConfig, ArrowWriterConfig]);
+/** Any writer config, chosen by `KIND`. */
+export type WriterConfig = z.input<typeof WriterConfig>;
+
+/**
+ * Builds the writer a config describes (validating it first).
+ * @param prefix key path of the config inside a larger one, for error messages.
+ */
+export function createWriter(config: unknown, prefix = ''): Writer {
+  const cfg = parseConfig(WriterConfig, config, 'writer config', prefix);
+  switch (cfg.KIND) {
+    case 'ParquetWriter':
+      return new ParquetWriter(cfg);
+    case 'CsvWriter':
+      return new CsvWriter(cfg);
+    case 'ArrowWriter':
+      return new ArrowWriter(cfg);
+  }
+}
+
+/**
+ * The writer config for a path, chosen by extension: `.parquet`, `.csv`,
+ * `.arrow`/`.feather` (IPC file), `.arrows` (IPC stream).
+ * @throws naming the path when the extension is unknown.
+ */
+export function writerConfigForPath(path: string): WriterConfig {
+  const format = formatForPath(path);
+  if (format === 'parquet') return { KIND: 'ParquetWriter', path };
+  if (format === 'csv') return { KIND: 'CsvWriter', path };
+  return { KIND: 'ArrowWriter', path };
+}
+
+/** The writer for a path, chosen by extension (see {@link writerConfigForPath}). */
+export function writerForPath(path: string): Writer {
+  return createWriter(writerConfigForPath(path));
+}
