@@ -115,7 +115,7 @@ export function featureColumns(table: Table, featureNames: readonly string[], op
     const columns = table.schema.fields.map((f) => f.name);
     throw new Error(
       `${sourceOf(opts)} lacks ${missing.length === 1 ? 'model feature' : `${missing.length} model features`} ` +
-        `${listNames(missing)} (the model has ${featureNames.length} features; the data has columns ` +
+        `${listNames(missing)} (the model has ${featureNames.length} feature${featureNames.length === 1 ? '' : 's'}; the data has columns ` +
         `${columns.length > 0 ? listNames(columns) : '(none)'})`,
     );
   }
