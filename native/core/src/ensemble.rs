@@ -29,9 +29,15 @@ pub enum SplitKind {
     /// LightGBM numeric split, missing type NaN: NaN goes to the default child; else `x <= threshold` goes left.
     LgbNumericNan,
     /// LightGBM categorical split: a category (int cast) in the node's bitset goes
-    /// left; NaN (when missing type is NaN) or negative goes right; NaN otherwise is category 0.
+    /// left; negative values, and NaN when `nan_goes_right`, go right.
+    ///
+    /// LightGBM ≥ 3 (`Tree::CategoricalDecision`) sends NaN right whatever the
+    /// node's missing type, so the loader always sets `nan_goes_right: true`
+    /// (verified against LightGBM 4.7 predictions, fixture `lgb_multiclass_cat`).
+    /// `false` keeps LightGBM 2.x's documented rule (NaN is category 0, unless
+    /// the missing type is NaN) for models built in code.
     LgbCategorical {
-        /// True when the node's missing type is NaN (NaN goes right); else NaN is category 0.
+        /// True when NaN goes right (every model LightGBM ≥ 3 writes); else NaN is category 0.
         nan_goes_right: bool,
     },
 }
