@@ -9,7 +9,7 @@ import {
   tableToIPC,
   Utf8,
   vectorFromArray,
-  type Table,
+  Table,
 } from 'apache-arrow';
 import {
   ArrowReader,
@@ -35,7 +35,7 @@ function sample(): Table {
       data: new Float64Array([1.5, -2, 0, 0.1 + 0.2]),
     }),
   );
-  return tableFromArrays({ x, n: new Int32Array([1, 2, 3, 4]), s: vectorFromArray(['a', 'b', 'c', 'd'], new Utf8()) });
+  return new Table({ x, n: makeVector(new Int32Array([1, 2, 3, 4])), s: vectorFromArray(['a', 'b', 'c', 'd'], new Utf8()) });
 }
 
 function column(table: Table, name: string): unknown[] {

@@ -64,9 +64,9 @@ for (const name of ['out.parquet', 'out.arrow', 'out.feather', 'out.arrows', 'ou
 test('CsvWriter writes full precision, empty cells for null and NaN', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'x.csv');
-  const table = tableFromArrays({
-    v: new Float64Array([0.1 + 0.2, NaN, -Infinity]),
-    f: new Float32Array([0.1, 1, 2]),
+  const table = new Table({
+    v: makeVector(new Float64Array([0.1 + 0.2, NaN, -Infinity])),
+    f: makeVector(new Float32Array([0.1, 1, 2])),
     flag: vectorFromArray([true, false, null]),
   });
   await new CsvWriter({ path }).write(table);
