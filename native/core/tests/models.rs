@@ -197,3 +197,23 @@ proptest! {
         let _ = model::load_bytes(&b, "fuzz.model");
     }
 }
+
+/// The demo model under `examples/models/` (made by `examples/train_model.py`) predicts
+/// XGBoost's own margins and base value for its reference rows.
+#[test]
+fn example_diabetes_model() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/models");
+    let e = model::load_file(&dir.join("diabetes.ubj")).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("diabetes-contribs.json")).unwrap()).unwrap();
+    assert_eq!(e.source, ModelSource::XgboostUbj);
+    assert_eq!(e.trees.len(), 100);
+    assert_eq!(e.feature_names, ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]);
+    let rows = reference["rows"].as_u64().unwrap() as usize;
+    let inputs = floats(&reference, "inputs");
+    let columns = arrowshap_core::Matrix::transpose_rows(&inputs, rows, e.num_features);
+    let x = Matrix::from_columns_f64(&columns).unwrap();
+    let raw = e.predict_raw(&x, &RunControl::default()).unwrap();
+    assert_close("diabetes raw", &raw, &floats(&reference, "raw"), TOL);
+    assert_close("diabetes expected_value", &e.expected_value(), &floats(&reference, "expected_value"), TOL);
+}
