@@ -28,6 +28,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic.ts';
 import type { ModelVersion, Registry } from './registry.ts';
+import { flavorOfExtension, modelFileCandidates } from './model_files.ts';
 import { aliasUri, parseModelUri, versionUri } from './uri.ts';
 
 /** Model names: start with a letter or digit; then letters, digits, `.`, `_`, `-`. */
@@ -90,16 +91,6 @@ export interface RegisterOptions {
   /** Free text kept in `meta.json`. */
   description?: string;
 }
-
-/** Model-file extensions and the library they suggest. */
-const FLAVOR_BY_EXTENSION: Record<string, string> = {
-  '.json': 'xgboost',
-  '.ubj': 'xgboost',
-  '.xgb': 'xgboost',
-  '.bst': 'xgboost',
-  '.txt': 'lightgbm',
-  '.lgb': 'lightgbm',
-};
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
@@ -186,13 +177,13 @@ export class LocalRegistry implements Registry {
         }
         const mlmodel = files.includes('MLmodel') ? await readFile(join(temp, 'MLmodel'), 'utf8') : undefined;
         flavor = mlmodel === undefined ? undefined : flavorOfMLmodel(mlmodel);
-        const models = files.filter((f) => f !== 'MLmodel' && extname(f).toLowerCase() in FLAVOR_BY_EXTENSION);
+        const models = modelFileCandidates(files);
         file = models.length === 1 ? models[0] : null;
-        if (flavor === undefined && file !== null) flavor = FLAVOR_BY_EXTENSION[extname(file).toLowerCase()];
+        if (flavor === undefined && file !== null) flavor = flavorOfExtension(file);
       } else {
         const ext = extname(source).toLowerCase();
         file = `model${ext}`;
-        flavor = FLAVOR_BY_EXTENSION[ext];
+        flavor = flavorOfExtension(file);
         await cp(source, join(temp, file));
       }
       for (let attempt = 0; ; attempt++) {

@@ -1,0 +1,35 @@
+/** Which files of a version directory can be model files. */
+import { basename, extname } from 'node:path';
+
+/** Extensions of model files the native core reads (format sniffed from content), with the library they suggest. */
+export const MODEL_EXTENSIONS: Readonly<Record<string, string | undefined>> = {
+  '.json': 'xgboost',
+  '.ubj': 'xgboost',
+  '.xgb': 'xgboost',
+  '.bst': 'xgboost',
+  '.txt': 'lightgbm',
+  '.lgb': 'lightgbm',
+  '.model': undefined,
+};
+
+/** Files MLflow (and the registry) put beside a model that are never the model. */
+export const NOT_MODEL_FILES = new Set([
+  'meta.json',
+  'MLmodel',
+  'requirements.txt',
+  'conda.yaml',
+  'python_env.yaml',
+  'input_example.json',
+  'serving_input_example.json',
+  'registered_model_meta',
+]);
+
+/** The files (relative paths) that may hold a model, by extension. */
+export function modelFileCandidates(files: readonly string[]): string[] {
+  return files.filter((f) => !NOT_MODEL_FILES.has(basename(f)) && extname(f).toLowerCase() in MODEL_EXTENSIONS);
+}
+
+/** The library a model file's extension suggests, if any. */
+export function flavorOfExtension(file: string): string | undefined {
+  return MODEL_EXTENSIONS[extname(file).toLowerCase()];
+}
