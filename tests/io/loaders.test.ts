@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chooseFlavor } from '../../ts/io/registries/builtin_loader.ts';
@@ -107,7 +107,7 @@ async function expected(): Promise<Expected> {
   return JSON.parse(await readFile(join(FIXTURES, 'expected.json'), 'utf8')) as Expected;
 }
 
-async function checkModel(t: Parameters<Parameters<typeof test>[1]>[0], model: TreeModel, raw: number[]): Promise<void> {
+async function checkModel(t: ExecutionContext, model: TreeModel, raw: number[]): Promise<void> {
   const exp = await expected();
   t.deepEqual(model.featureNames, exp.features);
   t.is(model.numFeatures, 3);
