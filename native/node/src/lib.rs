@@ -10,6 +10,7 @@
 
 mod columns;
 mod error;
+mod kernel;
 mod model;
 mod run;
 mod tasks;
