@@ -80,8 +80,8 @@ export const ExplanationsJobConfig = z
     KIND: z.literal('ExplanationsJob'),
     /** The samples to explain. */
     inputs_samples: ReaderConfig,
-    /** Where the model explanations table goes. */
-    models_explanations: WriterConfig,
+    /** Where the model explanations table goes (omit to skip it, as `arrowshap explain` without `--model-out`). */
+    models_explanations: WriterConfig.optional(),
     /** Where the samples explanations table goes. */
     samples_explanations: WriterConfig,
     /** Where the interaction values table goes (with `explainer.interactions`). */

@@ -20,7 +20,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type * as arrow from 'apache-arrow';
 import type winston from 'winston';
 import { ExplanationsJobConfig, type ExplanationsJobConfigInput, ConfigError, formatIssues } from '../config.ts';
-import { explainModel, explainSamples, type SamplesExplanations } from '../core/explainers.ts';
+import { explainModel, explainSamples, resolveAlgorithm, resolveDevice, type SamplesExplanations } from '../core/explainers.ts';
 import type { IdColumn } from '../core/schemas.ts';
 import { createReader } from '../io/datasets/reader.ts';
 import { featureColumns as toFeatureColumns, idColumn } from '../io/datasets/features.ts';
@@ -31,7 +31,7 @@ import { createAlerts, type AlertFields, type Alerts } from '../io/services/aler
 import { createLogger, type LoggerOptions } from '../io/services/logger.ts';
 import type { FeatureColumn, TreeModel } from '../native.ts';
 import { Job, type Service } from './base.ts';
-import { createJobRegistry } from './file_registry.ts';
+import { createJobRegistry, FileRegistry } from './file_registry.ts';
 
 /** Title of the alert sent when the job finishes. */
 export const ALERT_TITLE = 'Explanations Job Finished';
@@ -157,6 +157,10 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       }
     };
 
+    // 0. fail fast on explainer settings this build cannot honour (kernel, gpu, …)
+    const algorithm = resolveAlgorithm(explainer.algorithm, explainer);
+    const device = resolveDevice(explainer.device);
+
     // 1. read the input samples (and the background sample)
     const inputsReader = createReader(config.inputs_samples, 'job.inputs_samples');
     logger.info(`[1/7] reading inputs: ${inputsReader.describe()}`);
@@ -182,7 +186,13 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     const loader = createLoader(config.loader, 'job.loader');
     const { modelVersion, model } = await step('load', async () => {
       const modelVersion = await registry.resolve(config.alias_or_version);
-      return { modelVersion, model: await loader.load(modelVersion) };
+      try {
+        return { modelVersion, model: await loader.load(modelVersion) };
+      } catch (err) {
+        // A model file given directly: the native error already names the file.
+        const cause = (err as { cause?: unknown }).cause;
+        throw registry instanceof FileRegistry && cause instanceof Error ? cause : err;
+      }
     });
     const modelUri = modelVersion.aliasUri ?? modelVersion.uri;
     logger.debug(`model ${modelVersion.uri}: ${model.source}, ${model.numTrees} trees, ${model.numFeatures} features, ${model.numOutputs} outputs`, {
@@ -201,7 +211,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     logger.debug(`models explanations: ${modelsExplanations.numRows} rows × ${modelsExplanations.numCols} columns`);
 
     // 5. explain every sample
-    logger.info(`[5/7] explaining ${inputs.numRows} samples (algorithm ${explainer.algorithm}, device ${explainer.device})`);
+    logger.info(`[5/7] explaining ${inputs.numRows} samples (${algorithm} on ${device})`);
     const samples = await step('explainSamples', () =>
       explainSamples(model, featureColumns, {
         algorithm: explainer.algorithm,
@@ -225,10 +235,9 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     if (interactions) logger.debug(`interactions: ${interactions.numRows} rows × ${interactions.numCols} columns`);
 
     // 6. write both tables (and the interactions), committed together
-    const targets: [string, WriterConfig, arrow.Table][] = [
-      ['models_explanations', config.models_explanations, modelsExplanations],
-      ['samples_explanations', config.samples_explanations, samplesExplanations],
-    ];
+    const targets: [string, WriterConfig, arrow.Table][] = [];
+    if (config.models_explanations) targets.push(['models_explanations', config.models_explanations, modelsExplanations]);
+    targets.push(['samples_explanations', config.samples_explanations, samplesExplanations]);
     if (interactions && config.interactions_explanations) {
       targets.push(['interactions_explanations', config.interactions_explanations, interactions]);
     }

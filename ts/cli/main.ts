@@ -1,0 +1,283 @@
+/**
+ * The `arrowshap` command line (yargs 17):
+ *
+ * - `arrowshap run CONFIG [--set k=v …] [--schema]`
+ * - `arrowshap explain --model FILE --inputs FILE --samples-out FILE [--model-out FILE]
+ *   [--interactions-out FILE] [--algorithm A] [--background FILE] [--nsamples N]
+ *   [--limit N] [--id-column NAME] [--threads N]`
+ * - `arrowshap registry register|alias|list --registry DIR --name NAME …`
+ *
+ * Errors: one line `arrowshap: MESSAGE` on stderr per problem (a config with
+ * several invalid keys gives one line per key), exit code 1; `--verbose` adds
+ * the stack. Ctrl-C aborts the native work: nothing is written, exit code 130.
+ * A progress bar is drawn on stderr while samples are explained, when stderr
+ * is a terminal.
+ */
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import yargs, { type Argv } from 'yargs';
+import { ConfigError, configJsonSchema, loadConfig, type ExplanationsJobConfigInput } from '../config.ts';
+import { ALGORITHMS } from '../core/explainers.ts';
+import { readerConfigForPath } from '../io/datasets/reader.ts';
+import { writerConfigForPath } from '../io/datasets/writer.ts';
+import { LocalRegistry } from '../io/registries/registry.ts';
+import { ExplanationsJob } from '../jobs/explanations.ts';
+
+/** Where the CLI writes (replaceable in tests). */
+export interface CliStreams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Exit code after Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/** A usage problem reported by yargs (shown as one line, like any error). */
+class UsageError extends Error {}
+
+/** Options of `arrowshap explain`. */
+export interface ExplainArgs {
+  model: string;
+  inputs: string;
+  samplesOut: string;
+  modelOut?: string;
+  interactionsOut?: string;
+  algorithm?: (typeof ALGORITHMS)[number];
+  background?: string;
+  nsamples?: number;
+  limit?: number;
+  idColumn?: string;
+  threads?: number;
+  batchRows?: number;
+  verbose?: boolean;
+}
+
+/**
+ * The job config `arrowshap explain` runs: the model file through a
+ * `FileRegistry`, formats chosen by extension, paths relative to the current
+ * directory, logging at `warn` (`debug` with `--verbose`).
+ */
+export function explainJobConfig(args: ExplainArgs): ExplanationsJobConfigInput {
+  const abs = (p: string) => resolve(p);
+  return {
+    KIND: 'ExplanationsJob',
+    inputs_samples: readerConfigForPath(abs(args.inputs), args.limit),
+    samples_explanations: writerConfigForPath(abs(args.samplesOut)),
+    ...(args.modelOut ? { models_explanations: writerConfigForPath(abs(args.modelOut)) } : {}),
+    ...(args.interactionsOut ? { interactions_explanations: writerConfigForPath(abs(args.interactionsOut)) } : {}),
+    registry: { KIND: 'FileRegistry', path: abs(args.model) },
+    explainer: {
+      ...(args.algorithm ? { algorithm: args.algorithm } : {}),
+      ...(args.background ? { background: readerConfigForPath(abs(args.background)) } : {}),
+      ...(args.nsamples !== undefined ? { nsamples: args.nsamples } : {}),
+      ...(args.interactionsOut ? { interactions: true } : {}),
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
+      ...(args.batchRows !== undefined ? { batch_rows: args.batchRows } : {}),
+      ...(args.idColumn ? { id_column: args.idColumn } : {}),
+    },
+    logger: { level: args.verbose ? 'debug' : 'warn' },
+  } as ExplanationsJobConfigInput;
+}
+
+/** Progress bar (cli-progress) on stderr, only when it is a terminal. */
+function progressBar(streams: CliStreams): { onProgress?: (done: number, total: number) => void; stop(): void } {
+  if (!streams.stderr.isTTY) return { stop() {} };
+  let bar: cliProgress.SingleBar | undefined;
+  const started = Date.now();
+  return {
+    onProgress(done, total) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          {
+            stream: streams.stderr as NodeJS.WriteStream,
+            format: 'explaining |{bar}| {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}',
+            hideCursor: true,
+            clearOnComplete: false,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, 0, { rate: '0' });
+      }
+      const seconds = (Date.now() - started) / 1000;
+      bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toLocaleString('en-US') : '0' });
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+/** Error lines (`arrowshap: …`) for an error; one per config issue. */
+export function errorLines(err: unknown, verbose = false): string[] {
+  if (err instanceof ConfigError) {
+    const head = err.message.split('\n')[0].replace(/:$/, '');
+    return err.lines.map((l) => `arrowshap: ${head}: ${l}`);
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (e.name === 'AbortError') return ['arrowshap: interrupted: no output written'];
+  const message = e.message.replace(/\s*\n\s*/g, ' ').trim() || e.name;
+  const lines = [`arrowshap: ${message}`];
+  if (verbose && e.stack) lines.push(...e.stack.split('\n').slice(1));
+  return lines;
+}
+
+function withRegistryOptions<T>(y: Argv<T>) {
+  return y
+    .option('registry', { type: 'string', default: 'registry', describe: 'local registry directory' })
+    .option('name', { type: 'string', demandOption: true, describe: 'registered model name' });
+}
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and returns the exit code.
+ * Errors never escape: they are printed as `arrowshap: …` lines.
+ */
+export async function main(argv: string[], streams: CliStreams = process): Promise<number> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+    controller.abort(new Error('interrupted (Ctrl-C)'));
+  };
+  process.on('SIGINT', onSigint);
+  const out = (s: string) => streams.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  let verbose = argv.includes('--verbose');
+  const bar = progressBar(streams);
+
+  const cli = yargs(argv)
+    .scriptName('arrowshap')
+    .usage('$0 <command> [options]')
+    .option('verbose', { type: 'boolean', default: false, describe: 'debug logs, and stack traces on errors' })
+    .command(
+      'run [config]',
+      'run the explanations job a config file (YAML or JSON) describes',
+      (y) =>
+        y
+          .positional('config', { type: 'string', describe: 'the config file' })
+          .option('set', {
+            type: 'string',
+            describe: 'override a config key: --set job.inputs_samples.limit=100 (repeatable)',
+          })
+          .option('schema', { type: 'boolean', default: false, describe: 'print the config JSON schema and exit' }),
+      async (args) => {
+        if (args.schema) {
+          out(JSON.stringify(configJsonSchema(), null, 2));
+          return;
+        }
+        if (!args.config) throw new UsageError('run: missing CONFIG (the config file), or --schema');
+        const sets = args.set === undefined ? [] : ([] as string[]).concat(args.set as string | string[]);
+        const config = await loadConfig(args.config, sets);
+        if (args.verbose) config.job.logger.level = 'debug';
+        const job = new ExplanationsJob(config.job, { signal: controller.signal, onProgress: bar.onProgress });
+        await job.execute();
+      },
+    )
+    .command(
+      'explain',
+      'explain samples with a model file (no registry); formats by extension',
+      (y) =>
+        y
+          .option('model', { type: 'string', demandOption: true, describe: 'model file (XGBoost JSON/UBJ, LightGBM text)' })
+          .option('inputs', { type: 'string', demandOption: true, describe: 'samples (.parquet, .csv, .arrow, .feather, .arrows)' })
+          .option('samples-out', { type: 'string', demandOption: true, describe: 'samples explanations output' })
+          .option('model-out', { type: 'string', describe: 'model explanations output' })
+          .option('interactions-out', { type: 'string', describe: 'SHAP interaction values output' })
+          .option('algorithm', { choices: ALGORITHMS, default: 'auto' as const, describe: 'SHAP algorithm' })
+          .option('background', { type: 'string', describe: 'background sample (tree-interventional, kernel)' })
+          .option('nsamples', { type: 'number', describe: 'coalitions sampled per row (kernel)' })
+          .option('limit', { type: 'number', describe: 'explain the first N rows' })
+          .option('id-column', { type: 'string', describe: 'carry this column instead of `row`' })
+          .option('threads', { type: 'number', describe: 'native threads (0 = all cores)' })
+          .option('batch-rows', { type: 'number', describe: 'rows per native call (default 65536)' }),
+      async (args) => {
+        const job = new ExplanationsJob(explainJobConfig(args as unknown as ExplainArgs), {
+          signal: controller.signal,
+          onProgress: bar.onProgress,
+        });
+        await job.execute();
+      },
+    )
+    .command('registry', 'manage a local model registry', (y) =>
+      y
+        .command(
+          'register',
+          'register a model file (or directory) as the next version; prints the version number',
+          (yy) =>
+            withRegistryOptions(yy)
+              .option('model', { type: 'string', demandOption: true, describe: 'model file or directory' })
+              .option('alias', { type: 'string', describe: 'point this alias at the new version' })
+              .option('description', { type: 'string', describe: 'free text kept with the version' }),
+          async (args) => {
+            const reg = new LocalRegistry({ path: args.registry, name: args.name });
+            const mv = await reg.register(args.model, {
+              ...(args.alias ? { alias: args.alias } : {}),
+              ...(args.description ? { description: args.description } : {}),
+            });
+            out(String(mv.version));
+          },
+        )
+        .command(
+          'alias',
+          'point an alias at a version',
+          (yy) =>
+            withRegistryOptions(yy)
+              .option('alias', { type: 'string', demandOption: true, describe: 'alias name' })
+              .option('version', { type: 'number', demandOption: true, describe: 'version number' }),
+          async (args) => {
+            const reg = new LocalRegistry({ path: args.registry, name: args.name });
+            if (!Number.isInteger(args.version)) throw new UsageError(`--version must be an integer, got ${args.version}`);
+            await reg.setAlias(args.alias, args.version);
+            out(`${args.alias} -> ${args.version}`);
+          },
+        )
+        .command(
+          'list',
+          'list versions and aliases',
+          (yy) => withRegistryOptions(yy).option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+          async (args) => {
+            const reg = new LocalRegistry({ path: args.registry, name: args.name });
+            const listing = await reg.list();
+            if (args.json) {
+              out(JSON.stringify(listing, null, 2));
+              return;
+            }
+            const rows = [
+              ['version', 'aliases', 'file', 'created'],
+              ...listing.versions.map((v) => [String(v.version), v.aliases.join(',') || '-', v.file ?? '-', v.created]),
+            ];
+            const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+            for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+          },
+        )
+        .demandCommand(1, 'registry: name a subcommand: register, alias or list')
+        .strict(),
+    )
+    .demandCommand(1, 'name a command: run, explain or registry (see --help)')
+    .strict()
+    .version(false)
+    .help()
+    .wrap(Math.min(100, yargs().terminalWidth()))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+
+  try {
+    const parsed = await cli.parseAsync();
+    verbose = Boolean((parsed as { verbose?: boolean }).verbose);
+    return 0;
+  } catch (err) {
+    bar.stop();
+    if ((err as Error)?.name === 'AbortError' || interrupted) {
+      streams.stderr.write(`${errorLines(Object.assign(new Error('interrupted'), { name: 'AbortError' }))[0]}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    const lines = errorLines(err, verbose);
+    streams.stderr.write(`${lines.join('\n')}\n`);
+    return 1;
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onSigint);
+  }
+}
