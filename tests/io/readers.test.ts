@@ -246,3 +246,17 @@ test('a Float32 Arrow column reads back as Float32 and views without a copy', as
   t.is(f.buffer, table.getChild('f')!.data[0].values.buffer);
   t.deepEqual([...f], [Math.fround(0.1), 2, 3]);
 });
+
+test('compressed Arrow IPC from pyarrow (LZ4 feather, ZSTD stream) is decoded', async (t) => {
+  const fixtures = join(import.meta.dirname, 'fixtures');
+  for (const name of ['lz4.feather', 'zstd.arrows']) {
+    const table = await readerForPath(join(fixtures, name)).read();
+    t.is(table.numRows, 4, name);
+    t.deepEqual(column(table, 'x'), [0.5, null, 2.25, 1e300], name);
+    t.deepEqual(column(table, 's'), ['a', 'b', null, 'dd'], name);
+    t.deepEqual(column(table, 'n'), [1n, 2n, 3n, 9007199254740993n], name);
+    const [x] = featureColumns(table, ['x'], { source: name });
+    t.deepEqual([...x], [0.5, NaN, 2.25, 1e300]);
+    t.deepEqual(column(await readerForPath(join(fixtures, name), 3).read(), 'n'), [1n, 2n, 3n]);
+  }
+});

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
+import './ipc_codecs.ts';
 import { describeLimit, Limit, limitRows } from './limit.ts';
 import type { Reader } from './reader.ts';
 
@@ -22,7 +23,8 @@ export type ArrowReaderConfig = z.infer<typeof ArrowReaderConfig>;
 /**
  * Reads an Arrow IPC file or stream (the layout is detected from the content, so a
  * stream saved as `.arrow` still reads). Columns are views over the file's bytes:
- * no decoding, no copy. Feather v1 and compressed IPC bodies are not supported.
+ * no decoding, no copy. LZ4- and ZSTD-compressed bodies (pyarrow's feather default)
+ * are decoded (a copy). Feather v1 is not supported.
  */
 export class ArrowReader implements Reader {
   readonly path: string;
