@@ -101,7 +101,7 @@ test('invalid aliases and names are refused; a missing model file is named', asy
   await t.throwsAsync(reg.register(join(FIXTURES, 'xgb.json'), { alias: '2' }), { message: /^invalid alias `2`/ });
   await t.throwsAsync(reg.register(join(FIXTURES, 'xgb.json'), { alias: 'latest' }), { message: /^invalid alias `latest`/ });
   await t.throwsAsync(reg.register(join(dir, 'missing.ubj')), { message: `model file not found: ${join(dir, 'missing.ubj')}` });
-  t.throws(() => new LocalRegistry({ name: '../escape' }), { message: /model name/ });
+  t.throws(() => new LocalRegistry({ name: '../escape' }), { message: /^invalid registry config: name: a model name is/ });
   // nothing was registered by the refused calls
   t.deepEqual(await readdir(join(dir, 'registry', 'bikes', 'versions')).catch(() => []), []);
 });

@@ -27,6 +27,7 @@ import { extname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic.ts';
+import { parseConfig } from '../config.ts';
 import type { ModelVersion, Registry } from './registry.ts';
 import { flavorOfExtension, modelFileCandidates } from './model_files.ts';
 import { aliasUri, parseModelUri, versionUri } from './uri.ts';
@@ -127,7 +128,7 @@ export class LocalRegistry implements Registry {
   readonly name: string;
 
   constructor(config: { path?: string; name: string }) {
-    const cfg = LocalRegistryConfig.parse({ KIND: 'LocalRegistry', ...config });
+    const cfg = parseConfig(LocalRegistryConfig, { KIND: 'LocalRegistry', ...config }, 'registry config');
     this.path = cfg.path;
     this.name = cfg.name;
   }
