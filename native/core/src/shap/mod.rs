@@ -1,1 +1,258 @@
 //! SHAP explainers over an [`crate::Ensemble`].
+//!
+//! * [`path_dependent`]: per-sample SHAP values with the cover-weighted
+//!   (path-dependent) value function, what XGBoost's `pred_contribs` and
+//!   LightGBM's `pred_contrib` return. The fast path is a lane-vectorised
+//!   *Linear TreeSHAP* with Gauss–Legendre quadrature (see [`linear`] below).
+//! * [`interactions`]: SHAP interaction values (`pred_interactions`, M×M part).
+//! * [`interventional`]: SHAP values against a background set, as shap's
+//!   `TreeExplainer(data=bg, feature_perturbation="interventional")` on the raw output.
+//! * [`oracle`]: Lundberg's recursive TreeSHAP, kept plain as the test oracle.
+//! * [`brute`]: exact Shapley enumeration for small feature counts.
+//! * [`synth`]: seeded synthetic ensembles for tests and benches.
+//!
+//! ## The polynomial view every fast path here uses
+//!
+//! For one leaf `l` with value `v`, let `P` be the distinct features on its root
+//! path. For a feature `g ∈ P`, merge all its splits on the path: `Z_g` is the
+//! product of the cover ratios ([`zero_fraction`]) of those edges, `O_g ∈ {0,1}`
+//! is 1 when the sample takes all of them. The path-dependent value function
+//! of the leaf is the product game `∏_{g∈P} (g∈S ? O_g : Z_g)`, whose Shapley
+//! value is, by the Beta integral `|S|!(d-1-|S|)!/d! = ∫₀¹ t^|S| (1-t)^(d-1-|S|) dt`,
+//!
+//! `φ_i = v (O_i - Z_i) ∫₀¹ ∏_{g∈P, g≠i} (Z_g + t (O_g - Z_g)) dt`,
+//!
+//! a polynomial of degree `|P|-1` integrated exactly by `⌈|P|/2⌉` Gauss–Legendre
+//! points. Interaction values are the same with two factors removed.
+
+use crate::{Ensemble, Error, Matrix, Result, RunControl, Tree};
+use rayon::prelude::*;
+
+pub mod brute;
+mod interactions_impl;
+mod interventional_impl;
+mod linear;
+pub mod oracle;
+mod quadrature;
+pub mod synth;
+
+/// Per-sample SHAP values, column-major: column j (0..features) then the base-value column j==features;
+/// each column has rows*outputs entries ordered (row, output): values[j*rows*outputs + r*outputs + k].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapValues {
+    /// Number of samples explained.
+    pub rows: usize,
+    /// Number of model outputs (1, or the number of classes).
+    pub outputs: usize,
+    /// Number of model features (the base-value column comes after them).
+    pub features: usize,
+    /// `(features + 1) * rows * outputs` values, column-major as described above.
+    pub values: Vec<f64>,
+}
+
+impl ShapValues {
+    /// The value of feature `j` (or the base value when `j == features`) for sample `r`, output `k`.
+    #[inline]
+    pub fn get(&self, r: usize, k: usize, j: usize) -> f64 {
+        self.values[j * self.rows * self.outputs + r * self.outputs + k]
+    }
+    /// The column of feature `j` (or the base value when `j == features`): `rows*outputs` values.
+    pub fn column(&self, j: usize) -> &[f64] {
+        let n = self.rows * self.outputs;
+        &self.values[j * n..(j + 1) * n]
+    }
+}
+
+/// Interaction values without the bias row/column: table rows ordered (row, output, feature i),
+/// T = rows*outputs*features; column j is values[j*T .. (j+1)*T], entry ((r*outputs+k)*features + i).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InteractionValues {
+    /// Number of samples explained.
+    pub rows: usize,
+    /// Number of model outputs.
+    pub outputs: usize,
+    /// Number of model features.
+    pub features: usize,
+    /// `features * rows * outputs * features` values, column-major as described above.
+    pub values: Vec<f64>,
+}
+
+impl InteractionValues {
+    /// Interaction of features `i` and `j` for sample `r`, output `k` (main effect when `i == j`).
+    #[inline]
+    pub fn get(&self, r: usize, k: usize, i: usize, j: usize) -> f64 {
+        let t = self.rows * self.outputs * self.features;
+        self.values[j * t + (r * self.outputs + k) * self.features + i]
+    }
+}
+
+/// Path-dependent TreeSHAP: the same values as XGBoost `pred_contribs` and LightGBM
+/// `pred_contrib`; the base column is [`Ensemble::expected_value`].
+///
+/// Exact (up to f64 rounding), multi-threaded over row blocks, deterministic for any
+/// thread count. Errors: [`Error::Input`] when `x` does not have one column per model
+/// feature, [`Error::Cancelled`] when `ctl` is cancelled.
+pub fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<ShapValues> {
+    model.check_input(x)?;
+    linear::path_dependent(model, x, ctl)
+}
+
+/// SHAP interaction values (XGBoost `pred_interactions`, without the bias row/column).
+///
+/// Off-diagonal entries are the Shapley interaction index split in halves,
+/// `φ_ij = φ_ji`; the diagonal holds `φ_i - Σ_{j≠i} φ_ij`, so each row sums to the
+/// SHAP value. Same errors as [`path_dependent`].
+pub fn interactions(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<InteractionValues> {
+    model.check_input(x)?;
+    interactions_impl::interactions(model, x, ctl)
+}
+
+/// Interventional TreeSHAP against `background` (shap's
+/// `TreeExplainer(data=background, feature_perturbation="interventional")`, raw output):
+/// the value of a coalition `S` is the mean raw prediction over background rows `z` of
+/// the hybrid sample `(x_S, z_{not S})`. The base column is the mean raw prediction over
+/// the background.
+///
+/// Errors: [`Error::Input`] when `x` or `background` do not fit the model, or the
+/// background has no rows; [`Error::Cancelled`].
+pub fn interventional(
+    model: &Ensemble,
+    x: &Matrix,
+    background: &Matrix,
+    ctl: &RunControl,
+) -> Result<ShapValues> {
+    model.check_input(x)?;
+    model.check_input(background)?;
+    if background.rows() == 0 {
+        return Err(Error::Input("background has no rows".into()));
+    }
+    interventional_impl::interventional(model, x, background, ctl)
+}
+
+/// Cover ratio ("zero fraction") of the edge from internal node `parent` to its child
+/// `child`: `cover(child) / (cover(left) + cover(right))`, or 1/2 when both covers are
+/// zero. This is the weighting [`Tree::expected_value`] uses, so that additivity against
+/// [`Ensemble::expected_value`] holds exactly; for real models the children's covers add
+/// up to the parent's, which is what XGBoost and LightGBM divide by.
+#[inline]
+pub fn zero_fraction(tree: &Tree, parent: usize, child: usize) -> f64 {
+    let p = &tree.nodes[parent];
+    let c = tree.nodes[p.left as usize].cover + tree.nodes[p.right as usize].cover;
+    if c <= 0.0 {
+        0.5
+    } else {
+        tree.nodes[child].cover / c
+    }
+}
+
+/// Rows per parallel block: small enough to balance `threads` workers, a multiple of `align`,
+/// at most `max`. Results never depend on it (each row is computed on its own).
+fn block_rows(rows: usize, ctl: &RunControl, align: usize, max: usize) -> usize {
+    let threads = if ctl.threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        ctl.threads
+    };
+    let per = rows.div_ceil(4 * threads.max(1)).max(1);
+    per.div_ceil(align)
+        .max(1)
+        .saturating_mul(align)
+        .min(max.max(align))
+}
+
+/// Runs `f(scratch, start, n)` over blocks of `block` rows in parallel inside `ctl`'s
+/// pool, polling cancellation before each block and reporting progress after it.
+fn for_row_blocks<S, I, F>(rows: usize, block: usize, ctl: &RunControl, init: I, f: F) -> Result<()>
+where
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, usize, usize) + Sync + Send,
+{
+    for_row_blocks_ex(rows, block, ctl, true, init, f)
+}
+
+/// [`for_row_blocks`], reporting progress only when `report` is true (for multi-pass work).
+fn for_row_blocks_ex<S, I, F>(
+    rows: usize,
+    block: usize,
+    ctl: &RunControl,
+    report: bool,
+    init: I,
+    f: F,
+) -> Result<()>
+where
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, usize, usize) + Sync + Send,
+{
+    let blocks = rows.div_ceil(block);
+    ctl.install(|| {
+        (0..blocks)
+            .into_par_iter()
+            .try_for_each_init(&init, |s, b| {
+                if ctl.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                let start = b * block;
+                let n = block.min(rows - start);
+                f(s, start, n);
+                if report {
+                    ctl.report(n);
+                }
+                Ok(())
+            })
+    })?
+}
+
+/// A raw pointer to an output buffer that row blocks write into in parallel.
+///
+/// Soundness: it is created from a `Vec` that outlives the parallel section and is not
+/// otherwise touched during it; every block writes only the entries of its own rows
+/// (blocks cover disjoint row ranges), so no two threads ever write the same element
+/// and nobody reads while writes happen. Indices are checked in debug builds.
+#[derive(Clone, Copy)]
+struct DisjointOut {
+    ptr: *mut f64,
+    len: usize,
+}
+
+// SAFETY: see the type's documentation: writes from different threads go to disjoint indices.
+unsafe impl Send for DisjointOut {}
+// SAFETY: as above.
+unsafe impl Sync for DisjointOut {}
+
+impl DisjointOut {
+    fn new(v: &mut [f64]) -> Self {
+        DisjointOut {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+        }
+    }
+    /// Writes `value` at `i`.
+    ///
+    /// # Safety
+    /// `i < len`, and no other thread accesses index `i` during the parallel section.
+    #[inline(always)]
+    unsafe fn write(&self, i: usize, value: f64) {
+        debug_assert!(i < self.len);
+        // SAFETY: the caller guarantees the index is in bounds and exclusively ours.
+        unsafe { *self.ptr.add(i) = value }
+    }
+    /// Adds `value` to the entry at `i`.
+    ///
+    /// # Safety
+    /// As for [`DisjointOut::write`].
+    #[inline(always)]
+    unsafe fn add(&self, i: usize, value: f64) {
+        debug_assert!(i < self.len);
+        // SAFETY: the caller guarantees the index is in bounds and exclusively ours.
+        unsafe { *self.ptr.add(i) += value }
+    }
+}
+
+/// Writes the base-value column (`j == features`) of a [`ShapValues`] buffer.
+fn fill_base(values: &mut [f64], rows: usize, features: usize, base: &[f64]) {
+    let k = base.len();
+    let col = &mut values[features * rows * k..(features + 1) * rows * k];
+    for r in 0..rows {
+        col[r * k..(r + 1) * k].copy_from_slice(base);
+    }
+}
