@@ -163,12 +163,17 @@ function errorMap(iss: any): string | undefined {
     case 'invalid_type': {
       const expected = iss.expected === 'int' || iss.inst?.isInt ? 'integer' : String(iss.expected);
       if (input === undefined) return `required (expected ${expected})`;
-      return `expected ${expected}, received ${kindOf(input)}`;
+      return `expected ${expected}, received ${typeof input === 'number' ? String(input) : kindOf(input)}`;
     }
     case 'invalid_union': {
       if (iss.discriminator) {
         const options = (iss.options ?? []).map(String).join(' | ');
-        return input === undefined ? `required (expected one of ${options})` : `expected one of ${options}, received ${shown(input)}`;
+        if (input === undefined) return `required (expected one of ${options})`;
+        if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+          return `expected a mapping with ${iss.discriminator}: ${options}, received ${shown(input)}`;
+        }
+        const kind = (input as Record<string, unknown>)[iss.discriminator];
+        return kind === undefined ? `required (expected one of ${options})` : `expected one of ${options}, received ${shown(kind)}`;
       }
       const alternatives = (iss.errors ?? [])
         .map((errs: any[]) => errs[0])
@@ -189,6 +194,8 @@ function errorMap(iss: any): string | undefined {
       if (iss.origin === 'number') return `expected a number ${op} ${bound}, received ${shown(input)}`;
       return undefined;
     }
+    case 'invalid_format':
+      return `expected ${iss.format === 'url' ? 'a URL' : `a ${iss.format}`}, received ${shown(input)}`;
     case 'unrecognized_keys': {
       const shape = iss.inst?._zod?.def?.shape ?? iss.inst?.shape;
       return shape ? `allowed keys: ${Object.keys(shape).join(', ')}` : '';
