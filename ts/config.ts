@@ -233,6 +233,17 @@ export function parseConfig(value: unknown, opts: { baseDir?: string; source?: s
   return resolvePaths(result.data, opts.baseDir ?? process.cwd());
 }
 
+/**
+ * Validates the `job` value alone (as `ExplanationsJob` does); issue paths start with `job.`.
+ * Paths are left as given (relative ones are relative to the current directory).
+ * @throws {ConfigError} with one line per issue.
+ */
+export function parseJobConfig(value: unknown): ExplanationsJobConfig {
+  const result = ExplanationsJobConfig.safeParse(value, { error: errorMap });
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues).map((l) => `job.${l}`));
+  return result.data;
+}
+
 /** A copy of `value` with every relative string under a `path` key resolved against `baseDir`. */
 export function resolvePaths<T>(value: T, baseDir: string): T {
   if (Array.isArray(value)) return value.map((v) => resolvePaths(v, baseDir)) as T;

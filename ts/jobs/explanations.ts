@@ -19,7 +19,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type * as arrow from 'apache-arrow';
 import type winston from 'winston';
-import { ExplanationsJobConfig, type ExplanationsJobConfigInput, ConfigError, formatIssues } from '../config.ts';
+import { parseJobConfig, type ExplanationsJobConfig, type ExplanationsJobConfigInput } from '../config.ts';
 import { explainModel, explainSamples, resolveAlgorithm, resolveDevice, type SamplesExplanations } from '../core/explainers.ts';
 import type { IdColumn } from '../core/schemas.ts';
 import { createReader } from '../io/datasets/reader.ts';
@@ -96,15 +96,6 @@ export interface ExplanationsJobOutput {
   alertSent: boolean;
   /** Milliseconds per step. */
   timings: ExplanationsTimings;
-}
-
-/** Validates a job config (the `job` value), with one line per issue. */
-export function parseJobConfig(config: ExplanationsJobConfigInput | ExplanationsJobConfig): ExplanationsJobConfig {
-  const result = ExplanationsJobConfig.safeParse(config);
-  if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues).map((l) => `job.${l}`));
-  }
-  return result.data;
 }
 
 /** The explanations job (see the module doc). */
