@@ -457,6 +457,29 @@ fn kernel_is_deterministic_across_threads_batches_and_serial_models() {
     // 40 rows × ≤200 coalitions × 10 background rows fit in a handful of 50k-row calls
     let calls = serial.1.load(std::sync::atomic::Ordering::Relaxed);
     assert!(calls <= 6, "{calls} model calls");
+    // batches with their row offset give the values of one call
+    let (head, tail): (Vec<Vec<f64>>, Vec<Vec<f64>>) = x
+        .iter()
+        .map(|c| (c[..15].to_vec(), c[15..].to_vec()))
+        .unzip();
+    let h = kernel_shap(&model, &matrix(&head), &matrix(&bgc), None, &opts, &ctl()).unwrap();
+    let t_opts = KernelOptions {
+        row_offset: 15,
+        ..opts
+    };
+    let t = kernel_shap(&model, &matrix(&tail), &matrix(&bgc), None, &t_opts, &ctl()).unwrap();
+    for j in 0..=m {
+        for r in 0..40 {
+            for o in 0..2 {
+                let v = if r < 15 {
+                    h.get(r, o, j)
+                } else {
+                    t.get(r - 15, o, j)
+                };
+                assert_eq!(v, a.get(r, o, j), "batch with offset differs at row {r}");
+            }
+        }
+    }
     let other = KernelOptions { seed: 18, ..opts };
     let e = kernel_shap(&model, &matrix(&x), &matrix(&bgc), None, &other, &ctl()).unwrap();
     assert_ne!(a.values, e.values, "the seed has no effect");

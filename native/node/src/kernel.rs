@@ -43,6 +43,8 @@ pub struct KernelOptionsJs {
     pub summary_size: Option<u32>,
     /// Rows per model call (default: 65536 for a JS model, 2048 for a tree model).
     pub batch_rows: Option<u32>,
+    /// Position of the first row in the whole input (batches then match one call).
+    pub row_offset: Option<f64>,
 }
 
 /// KernelSHAP values (layout of `ShapResult`: column-major, base value last) and the run's facts.
@@ -92,15 +94,16 @@ fn core_options(o: &KernelOptionsJs) -> napi::Result<KernelOptions> {
         }
     };
     let size = o.summary_size.map(|s| s as usize);
-    let background_summary =
-        match (o.summary.as_deref(), size) {
-            (None, _) => BackgroundSummary::None,
-            (Some("kmeans"), Some(k)) if k >= 1 => BackgroundSummary::KMeans(k),
-            (Some("sample"), Some(n)) if n >= 1 => BackgroundSummary::Sample(n),
-            (Some(s), _) => return Err(bad(format!(
+    let background_summary = match (o.summary.as_deref(), size) {
+        (None, _) => BackgroundSummary::None,
+        (Some("kmeans"), Some(k)) if k >= 1 => BackgroundSummary::KMeans(k),
+        (Some("sample"), Some(n)) if n >= 1 => BackgroundSummary::Sample(n),
+        (Some(s), _) => {
+            return Err(bad(format!(
                 "background summary must be kmeans(k) or sample(n) with a positive size, got {s}"
-            ))),
-        };
+            )))
+        }
+    };
     Ok(KernelOptions {
         nsamples: count(o.nsamples, "nsamples")?,
         seed,
@@ -111,6 +114,15 @@ fn core_options(o: &KernelOptionsJs) -> napi::Result<KernelOptions> {
         },
         background_summary,
         batch_rows: o.batch_rows.filter(|&b| b > 0).map(|b| b as usize),
+        row_offset: match o.row_offset {
+            None => 0,
+            Some(r) if r.is_finite() && r >= 0.0 && r.fract() == 0.0 => r as usize,
+            Some(r) => {
+                return Err(bad(format!(
+                    "rowOffset must be a non-negative integer, got {r}"
+                )))
+            }
+        },
     })
 }
 
@@ -181,7 +193,13 @@ impl JsModel {
             Ok(Either::A(v)) => Ok(v),
             Ok(Either::B(p)) => block_on(p)
                 .map_err(|e| format!("the model function's promise rejected: {}", e.reason)),
-            Err(e) => Err(format!("the model function threw: {}", e.reason)),
+            Err(e) if e.status == Status::PendingException => {
+                Err(format!("the model function threw: {}", e.reason))
+            }
+            Err(e) => Err(format!(
+                "the model function returned an unexpected value: {}",
+                e.reason
+            )),
         }
     }
 }

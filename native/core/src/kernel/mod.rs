@@ -148,6 +148,10 @@ pub struct KernelOptions {
     pub background_summary: BackgroundSummary,
     /// Rows per model call; `None` = the model's preference.
     pub batch_rows: Option<usize>,
+    /// Position of `x`'s first row in the caller's whole input: row `r` draws its
+    /// coalitions from stream `row_offset + r`, so explaining an input in batches gives
+    /// the same values as explaining it in one call.
+    pub row_offset: usize,
 }
 
 /// The default seed (any fixed value: results are reproducible run to run).
@@ -162,6 +166,7 @@ impl Default for KernelOptions {
             l1_reg: L1Reg::None,
             background_summary: BackgroundSummary::None,
             batch_rows: None,
+            row_offset: 0,
         }
     }
 }
@@ -457,7 +462,7 @@ impl<'a> Runner<'a> {
         let mv = varying.len();
         let plan = if mv >= 2 {
             let budget = self.opts.nsamples.unwrap_or_else(|| default_nsamples(mv));
-            let mut rng = Rng::for_item(self.opts.seed, index as u64);
+            let mut rng = Rng::for_item(self.opts.seed, (self.opts.row_offset + index) as u64);
             sampling::plan(mv, budget, &mut rng)
         } else {
             Plan {
