@@ -37,6 +37,10 @@
 //! feature gets an estimate, estimates are unbiased, and full enumeration is exact.
 //! Ask for `L1Reg::NumFeatures(k)` to keep only the `k` strongest features.
 
+// `!(x > 0.0)` is true for NaN on purpose (NaN weights and pivots are rejected), and the
+// numeric loops read better with indices.
+#![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
+
 pub mod background;
 mod rng;
 pub mod sampling;
