@@ -313,5 +313,6 @@ for (const name of ['lgb_reg', 'xgb_multi_softprob']) {
     const sampled = await explainKernel(model, x, bg, { nsamples: 20, seed: 1 });
     t.is(sampled.exactRows, 0);
     assertAdditive(t, sampled, (r, o) => raw[r * k.outputs + o]);
+    await t.throwsAsync(explainKernel(model, x, bg, { link: 'logit' }), { message: /raw margin/ });
   });
 }

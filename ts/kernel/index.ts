@@ -264,6 +264,11 @@ export async function explainKernel(
   if (opts.link != null && opts.link !== 'identity' && opts.link !== 'logit') {
     throw new Error(`explainKernel: link must be 'identity' or 'logit', got '${String(opts.link)}'`);
   }
+  if (opts.link === 'logit' && model instanceof TreeModel) {
+    throw new Error(
+      "explainKernel: link 'logit' is for models that return probabilities; a TreeModel is explained in its raw margin (already log-odds for binary logistic models)",
+    );
+  }
   const summary = opts.backgroundSummary != null ? parseBackgroundSummary(opts.backgroundSummary) : undefined;
   const nativeOpts: NativeKernelOptions = {
     nsamples: opts.nsamples,
