@@ -83,6 +83,7 @@ export function explainJobConfig(args: ExplainArgs): ExplanationsJobConfigInput 
 function progressBar(streams: CliStreams): { onProgress?: (done: number, total: number) => void; stop(): void } {
   if (!streams.stderr.isTTY) return { stop() {} };
   let bar: cliProgress.SingleBar | undefined;
+  let finished = false;
   const started = Date.now();
   return {
     onProgress(done, total) {
@@ -99,11 +100,18 @@ function progressBar(streams: CliStreams): { onProgress?: (done: number, total: 
         );
         bar.start(total, 0, { rate: '0' });
       }
+      if (finished) return;
       const seconds = (Date.now() - started) / 1000;
       bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toLocaleString('en-US') : '0' });
+      if (done >= total) {
+        // done: release the line before the job logs or alerts again
+        finished = true;
+        bar.stop();
+      }
     },
     stop() {
-      bar?.stop();
+      if (!finished) bar?.stop();
+      finished = true;
     },
   };
 }
