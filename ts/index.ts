@@ -1,0 +1,120 @@
+/**
+ * arrowshap — exact, fast SHAP explanations of XGBoost and LightGBM models over
+ * Arrow tables, as a library and as an MLOps explanations job.
+ *
+ * Explain a table with a model file:
+ * ```ts
+ * import { TreeModel, readerForPath, featureColumns, explainSamples, explainModel } from 'arrowshap';
+ *
+ * const model = TreeModel.fromFile('model.ubj');
+ * const inputs = await readerForPath('inputs.parquet').read();
+ * const { table, meanAbsShap } = await explainSamples(model, featureColumns(inputs, model.featureNames));
+ * const importances = explainModel(model, meanAbsShap);
+ * ```
+ *
+ * Run the whole job (read → validate → load from a registry → explain → write → alert):
+ * ```ts
+ * import { ExplanationsJob, loadConfig } from 'arrowshap';
+ *
+ * const { job } = await loadConfig('explanations.yaml', ['job.inputs_samples.limit=100']);
+ * const { samplesExplanations, modelsExplanations, modelVersion } = await new ExplanationsJob(job).execute();
+ * ```
+ *
+ * Tables follow the contracts in docs/configuration.md: the samples table has
+ * `row` (or the id column), [`output`], one float64 column per feature and
+ * `base_value`; the model table has `feature`, `importance`, `gain`, `cover`,
+ * `weight` and `mean_abs_shap`.
+ * @packageDocumentation
+ */
+
+// ── the native model ─────────────────────────────────────────────────────────
+export { TreeModel, abortError } from './native.ts';
+export type { FeatureColumn, FeatureStats, RunOptions, ShapResult } from './native.ts';
+
+// ── explainers and output tables ─────────────────────────────────────────────
+export {
+  ALGORITHMS,
+  DEFAULT_BATCH_ROWS,
+  DEVICES,
+  explainModel,
+  explainSamples,
+  resolveAlgorithm,
+  resolveDevice,
+} from './core/explainers.ts';
+export type { Algorithm, Device, ExplainableModel, ExplainSamplesOptions, SamplesExplanations } from './core/explainers.ts';
+export {
+  BASE_VALUE_COLUMN,
+  FEATURE_COLUMN,
+  importances,
+  interactionsBatch,
+  interactionsSchema,
+  interactionsTable,
+  modelTable,
+  OUTPUT_COLUMN,
+  ROW_COLUMN,
+  samplesBatch,
+  samplesSchema,
+  samplesTable,
+} from './core/schemas.ts';
+export type { IdColumn, ModelTableInput, SampleTableOptions } from './core/schemas.ts';
+
+// ── config ───────────────────────────────────────────────────────────────────
+export {
+  applySet,
+  Config,
+  ConfigError,
+  configJsonSchema,
+  DEFAULT_REGISTRY,
+  ExplainerConfig,
+  ExplanationsJobConfig,
+  FileRegistryConfig,
+  formatIssues,
+  loadConfig,
+  parseConfig,
+  parseConfigText,
+  parseJobConfig,
+  RegistryConfig,
+  resolvePaths,
+} from './config.ts';
+export type { ConfigInput, ExplainerConfigInput, ExplanationsJobConfigInput } from './config.ts';
+
+// ── jobs ─────────────────────────────────────────────────────────────────────
+export { Job } from './jobs/base.ts';
+export type { Service } from './jobs/base.ts';
+export { ALERT_TITLE, ExplanationsJob } from './jobs/explanations.ts';
+export type { ExplanationsJobOptions, ExplanationsJobOutput, ExplanationsTimings } from './jobs/explanations.ts';
+export { createJobRegistry, FileRegistry } from './jobs/file_registry.ts';
+
+// ── io: datasets ─────────────────────────────────────────────────────────────
+export {
+  ArrowReader,
+  CsvReader,
+  ParquetReader,
+  ReaderConfig,
+  createReader,
+  readerConfigForPath,
+  readerForPath,
+} from './io/datasets/reader.ts';
+export type { Reader } from './io/datasets/reader.ts';
+export {
+  ArrowWriter,
+  CsvWriter,
+  ParquetWriter,
+  WriterConfig,
+  createWriter,
+  writerConfigForPath,
+  writerForPath,
+} from './io/datasets/writer.ts';
+export type { Writer } from './io/datasets/writer.ts';
+export { featureColumns, idColumn, numericColumn } from './io/datasets/features.ts';
+
+// ── io: registries and loaders ───────────────────────────────────────────────
+export { LocalRegistry, createRegistry } from './io/registries/registry.ts';
+export type { ModelVersion, Registry } from './io/registries/registry.ts';
+export { BuiltinLoader, CustomLoader, LoaderConfig, createLoader } from './io/registries/loaders.ts';
+export type { Loader } from './io/registries/loaders.ts';
+
+// ── io: services ─────────────────────────────────────────────────────────────
+export { AlertsConfig, ConsoleAlerts, WebhookAlerts, createAlerts } from './io/services/alerts.ts';
+export type { AlertFields, Alerts } from './io/services/alerts.ts';
+export { LoggerConfig, createLogger } from './io/services/logger.ts';
