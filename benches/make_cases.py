@@ -29,6 +29,8 @@ def cases(quick: bool):
         dict(name="xgb_interactions", library="xgboost", trees=20 if q else 100, depth=6, features=32, rows=100 if q else 1000),
         dict(name="xgb_interventional", library="xgboost", trees=20 if q else 100, depth=6, features=32,
              rows=100 if q else 1000, bg_rows=100),
+        dict(name="xgb_kernel", library="xgboost", trees=20 if q else 100, depth=4, features=10,
+             rows=10 if q else 100, bg_rows=50, nsamples=300 if q else 1000),
         dict(name="lgb_500", library="lightgbm", trees=40 if q else 500, leaves=63, features=32, rows=1000 if q else 20000),
     ]
 
