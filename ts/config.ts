@@ -51,11 +51,11 @@ export const DEFAULT_REGISTRY = { KIND: 'LocalRegistry', path: 'registry', name:
 /** `job.explainer`: how samples are explained. */
 export const ExplainerConfig = z
   .object({
-    /** `auto` (= tree-path-dependent), tree-path-dependent, tree-interventional, kernel (not yet supported). */
+    /** `auto` (= tree-path-dependent), tree-path-dependent, tree-interventional, kernel (KernelSHAP). */
     algorithm: z.enum(ALGORITHMS).default('auto'),
-    /** Background sample, required by tree-interventional. */
+    /** Background sample, required by tree-interventional and kernel. */
     background: ReaderConfig.optional(),
-    /** Number of background samples drawn per explained row by kernel (kernel only). */
+    /** Coalitions sampled per row by kernel (default shap's 2M + 2048; exact at 2^M − 2 or more). */
     nsamples: z.number().int().positive().optional(),
     /** Also write SHAP interaction values (needs `interactions_explanations`). */
     interactions: z.boolean().default(false),

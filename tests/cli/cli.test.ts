@@ -145,6 +145,14 @@ test('explain --algorithm tree-interventional --background', async (t) => {
   t.is((await readerForPath(join(dir, 'out', 's.arrows')).read()).numRows, 150);
 });
 
+test('explain --algorithm kernel --background --nsamples', async (t) => {
+  const dir = await tempDir(t);
+  const r = await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--limit', '12', '--samples-out', 'out/s.parquet', '--algorithm', 'kernel', '--background', join(MULTI, 'inputs.csv'), '--nsamples', '100'], { cwd: dir });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /algorithm: kernel/);
+  t.is((await readerForPath(join(dir, 'out', 's.parquet')).read()).numRows, 36);
+});
+
 test('registry register / alias / list', async (t) => {
   const dir = await tempDir(t);
   const reg = ['--registry', join(dir, 'reg'), '--name', 'bikes'];
@@ -226,7 +234,8 @@ test('bad config: one line per issue naming the key; unknown options and command
   failsWith(t, await cli(['explain', '--model', 'x.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--algorithm', 'magic']), /Invalid values/);
   failsWith(t, await cli(['frobnicate']), /Unknown argument: frobnicate/);
   failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', 'out.xlsx']), /cannot tell the format of .*out\.xlsx/);
-  failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', join(dir, 's.csv'), '--algorithm', 'kernel']), /"kernel" is not yet supported/);
+  failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', join(dir, 's.csv'), '--algorithm', 'kernel']), /"kernel" needs a background sample/);
+  t.false(existsSync(join(dir, 's.csv')));
 });
 
 test('--verbose adds the stack trace to an error', async (t) => {

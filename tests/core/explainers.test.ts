@@ -100,6 +100,22 @@ test('tree-interventional: additive against the raw prediction, base value per b
   t.pass();
 });
 
+test('kernel: with every coalition enumerated (nsamples ≥ 2^M − 2) it equals interventional TreeSHAP, over batches', async (t) => {
+  const fx = await fixture('xgb_multi_softprob');
+  const background = fx.columns.map((c) => c.slice(0, 10));
+  const tree = await explainSamples(fx.model, fx.columns, { algorithm: 'tree-interventional', background });
+  const kernel = await explainSamples(fx.model, fx.columns, { algorithm: 'kernel', background, nsamples: 64, batchRows: 16 });
+  t.is(kernel.algorithm, 'kernel');
+  t.is(kernel.table.batches.length, 4);
+  t.deepEqual(kernel.table.schema.fields.map((f) => f.name), tree.table.schema.fields.map((f) => f.name));
+  for (const name of [...fx.model.featureNames, 'base_value']) {
+    const a = col(kernel.table, name);
+    const b = col(tree.table, name);
+    for (let i = 0; i < a.length; i++) if (!close(a[i], b[i], 1e-6)) return t.fail(`${name}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+  t.deepEqual(kernel.warnings, []);
+});
+
 test('id column is carried through the batches', async (t) => {
   const fx = await fixture('xgb_multi_softprob');
   const ids = { name: 'key', vector: arrow.vectorFromArray(Array.from({ length: fx.expected.rows }, (_, i) => `s${i}`)) };
@@ -135,8 +151,9 @@ test('no rows: empty tables with the full schema', async (t) => {
 test('algorithm and device choices: auto → path-dependent on cpu; clear errors otherwise', async (t) => {
   t.is(resolveAlgorithm('auto'), 'tree-path-dependent');
   t.is(resolveDevice('auto'), 'cpu');
-  t.throws(() => resolveAlgorithm('kernel'), { message: /"kernel" is not yet supported/ });
-  t.throws(() => resolveAlgorithm('tree-interventional'), { message: /needs a background sample/ });
+  t.is(resolveAlgorithm('kernel', { background: [] }), 'kernel');
+  t.throws(() => resolveAlgorithm('kernel'), { message: 'explainer.algorithm "kernel" needs a background sample (explainer.background)' });
+  t.throws(() => resolveAlgorithm('tree-interventional'), { message: /"tree-interventional" needs a background sample/ });
   t.throws(() => resolveAlgorithm('tree-interventional', { background: [], interactions: true }), { message: /interactions/ });
   t.throws(() => resolveDevice('gpu'), { message: /"gpu" requested but this build has no GPU backend/ });
   const fx = await fixture('xgb_reg_nan');

@@ -203,6 +203,26 @@ test('tree-interventional with a background reader', async (t) => {
   t.pass();
 });
 
+test('kernel with a background reader and nsamples', async (t) => {
+  const { fx, config } = await setup(t, 'xgb_reg_nan');
+  const out = await new ExplanationsJob(
+    config({
+      explainer: { algorithm: 'kernel', nsamples: 200, background: { KIND: 'CsvReader', path: fx.inputsPath, limit: 8 } },
+      logger: { level: 'error' },
+    }),
+    { alerts: new RecordingAlerts() },
+  ).execute();
+  t.is(out.samples.algorithm, 'kernel');
+  const raw = await fx.model.predictRaw(fx.columns);
+  const features = fx.model.featureNames.map((n) => col(out.samplesExplanations, n));
+  const base = col(out.samplesExplanations, 'base_value');
+  for (let i = 0; i < raw.length; i++) {
+    const sum = features.reduce((a, f) => a + f[i], base[i]);
+    if (Math.abs(sum - raw[i]) > 1e-6 * Math.max(1, Math.abs(raw[i]))) return t.fail(`row ${i}: ${sum} vs ${raw[i]}`);
+  }
+  t.pass();
+});
+
 test('a real webhook gets "Explanations Job Finished" with the key figures', async (t) => {
   const { config } = await setup(t, 'xgb_reg_nan');
   const bodies: unknown[] = [];
@@ -284,13 +304,13 @@ test('a failing write leaves no output at all (outputs are committed together)',
   t.deepEqual(await outputsIn(dir), []);
 });
 
-test('kernel, gpu, and interventional without background fail before any work, naming the setting', async (t) => {
+test('gpu, and interventional or kernel without background, fail before any work, naming the setting', async (t) => {
   const { dir, config } = await setup(t, 'xgb_reg_nan');
   const run = (explainer: ExplanationsJobConfigInput['explainer']) =>
     new ExplanationsJob(config({ explainer, inputs_samples: { KIND: 'CsvReader', path: join(dir, 'missing.csv') }, logger: { level: 'error' } }), {
       alerts: new RecordingAlerts(),
     }).execute();
-  await t.throwsAsync(run({ algorithm: 'kernel' }), { message: /explainer.algorithm "kernel" is not yet supported/ });
+  await t.throwsAsync(run({ algorithm: 'kernel' }), { message: /explainer.algorithm "kernel" needs a background sample/ });
   await t.throwsAsync(run({ device: 'gpu' }), { message: /explainer.device "gpu" requested but this build has no GPU backend/ });
   await t.throwsAsync(run({ algorithm: 'tree-interventional' }), { message: /needs a background sample/ });
   await t.throwsAsync(run({}), { message: `input file not found: ${join(dir, 'missing.csv')}` });

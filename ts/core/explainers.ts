@@ -7,7 +7,8 @@
  * output table (its float columns are views of the native buffer).
  */
 import type * as arrow from 'apache-arrow';
-import type { FeatureColumn, FeatureStats, ShapResult, RunOptions } from '../native.ts';
+import { explainKernel } from '../kernel/index.ts';
+import type { FeatureColumn, FeatureStats, ShapResult, RunOptions, TreeModel } from '../native.ts';
 import {
   interactionsBatch,
   interactionsSchema,
@@ -20,7 +21,11 @@ import {
 
 /** SHAP algorithms a config may ask for. */
 export const ALGORITHMS = ['auto', 'tree-path-dependent', 'tree-interventional', 'kernel'] as const;
-/** A SHAP algorithm name (`auto` resolves to `tree-path-dependent`). */
+/**
+ * A SHAP algorithm name: `auto` (= `tree-path-dependent`), `tree-path-dependent`
+ * (XGBoost's `pred_contribs`), `tree-interventional` (against a background) or
+ * `kernel` (KernelSHAP against a background; exact when `nsamples ≥ 2^M − 2`).
+ */
 export type Algorithm = (typeof ALGORITHMS)[number];
 /** Devices a config may ask for. */
 export const DEVICES = ['auto', 'cpu', 'gpu'] as const;
@@ -48,8 +53,10 @@ export interface ExplainableModel {
 export interface ExplainSamplesOptions {
   /** Algorithm (default `auto` = `tree-path-dependent`). */
   algorithm?: Algorithm;
-  /** Background feature columns (model order); required by `tree-interventional`. */
+  /** Background feature columns (model order); required by `tree-interventional` and `kernel`. */
   background?: FeatureColumn[];
+  /** Coalitions sampled per row by `kernel` (default shap's `2M + 2048`). */
+  nsamples?: number;
   /** Also compute SHAP interaction values (path-dependent only). */
   interactions?: boolean;
   /** Device (default `auto` = `cpu`; `gpu` is not available in this build). */
@@ -88,6 +95,8 @@ export interface SamplesExplanations {
   meanAbsShap: Float64Array;
   /** Mean base value per output. */
   baseValue: Float64Array;
+  /** Warnings of the run (e.g. KernelSHAP over a large background). */
+  warnings: string[];
 }
 
 /** Resolves `auto` and checks the algorithm/options combination. */
@@ -96,11 +105,8 @@ export function resolveAlgorithm(
   opts: { background?: unknown; interactions?: boolean } = {},
 ): Exclude<Algorithm, 'auto'> {
   const resolved = algorithm === 'auto' ? 'tree-path-dependent' : algorithm;
-  if (resolved === 'kernel') {
-    throw new Error('explainer.algorithm "kernel" is not yet supported: use auto, tree-path-dependent or tree-interventional');
-  }
-  if (resolved === 'tree-interventional' && !opts.background) {
-    throw new Error('explainer.algorithm "tree-interventional" needs a background sample (explainer.background)');
+  if ((resolved === 'tree-interventional' || resolved === 'kernel') && !opts.background) {
+    throw new Error(`explainer.algorithm "${resolved}" needs a background sample (explainer.background)`);
   }
   if (opts.interactions && resolved !== 'tree-path-dependent') {
     throw new Error(`explainer.interactions is only available with tree-path-dependent, not ${resolved}`);
@@ -153,8 +159,8 @@ export async function explainSamples(
   const device = resolveDevice(opts.device);
   const rows = checkColumns(model, columns, 'explainSamples');
   if (opts.background) checkColumns(model, opts.background, 'explainSamples background');
-  if (algorithm === 'tree-interventional' && (opts.background?.[0]?.length ?? 0) === 0) {
-    throw new Error('explainer.background is empty: tree-interventional needs at least one background row');
+  if (algorithm !== 'tree-path-dependent' && (opts.background?.[0]?.length ?? 0) === 0) {
+    throw new Error(`explainer.background is empty: ${algorithm} needs at least one background row`);
   }
   const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isInteger(batchRows) || batchRows <= 0) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
@@ -168,6 +174,7 @@ export async function explainSamples(
   const sumBase = new Float64Array(outputs);
   const batches: arrow.RecordBatch[] = [];
   const interactionBatches: arrow.RecordBatch[] = [];
+  const warnings: string[] = [];
   let done = 0;
   const runOpts = (offset: number): RunOptions => ({
     threads: opts.threads,
@@ -179,10 +186,20 @@ export async function explainSamples(
   for (let start = 0; start < rows; start += batchRows) {
     const end = Math.min(rows, start + batchRows);
     const view = columns.map((c) => c.subarray(start, end));
-    const result =
-      algorithm === 'tree-interventional'
-        ? await model.shapInterventional(view, opts.background!, runOpts(done))
-        : await model.shapPathDependent(view, runOpts(done));
+    let result: ShapResult;
+    if (algorithm === 'kernel') {
+      const kernel = await explainKernel(model as unknown as TreeModel, view, opts.background!, {
+        ...runOpts(done),
+        nsamples: opts.nsamples,
+        rowOffset: start,
+      });
+      for (const w of kernel.warnings) if (!warnings.includes(w)) warnings.push(w);
+      result = kernel;
+    } else if (algorithm === 'tree-interventional') {
+      result = await model.shapInterventional(view, opts.background!, runOpts(done));
+    } else {
+      result = await model.shapPathDependent(view, runOpts(done));
+    }
     done += end - start;
     accumulate(result, sumAbs, sumBase);
     batches.push(samplesBatch(result, names, { rowOffset: start, ids: opts.ids }));
@@ -206,6 +223,7 @@ export async function explainSamples(
     interactions: opts.interactions ? tableOf(interactionsSchema(names, outputs, opts.ids), interactionBatches) : undefined,
     meanAbsShap,
     baseValue,
+    warnings,
   };
 }
 

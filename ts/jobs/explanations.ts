@@ -148,7 +148,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       }
     };
 
-    // 0. fail fast on explainer settings this build cannot honour (kernel, gpu, …)
+    // 0. fail fast on explainer settings that cannot work (gpu, a background missing, …)
     const algorithm = resolveAlgorithm(explainer.algorithm, explainer);
     const device = resolveDevice(explainer.device);
 
@@ -207,6 +207,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       explainSamples(model, featureColumns, {
         algorithm: explainer.algorithm,
         background: backgroundColumns,
+        nsamples: explainer.nsamples,
         interactions: explainer.interactions,
         device: explainer.device,
         threads: explainer.threads,
@@ -216,6 +217,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         onProgress: options.onProgress,
       }),
     );
+    for (const warning of samples.warnings) logger.warn(warning);
     modelsExplanations = explainModel(model, samples.meanAbsShap);
     const samplesExplanations = samples.table;
     const interactions = samples.interactions;
