@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -146,6 +146,11 @@ for (const ext of ['parquet', 'csv', 'arrow', 'arrows']) {
       { alerts: new RecordingAlerts() },
     ).execute();
     t.deepEqual(await outputsIn(dir), [`interactions.${ext}`, `models.${ext}`, `samples.${ext}`]);
+    // the layout the extension names: .arrow is an IPC file (magic ARROW1), .arrows an IPC stream
+    const head = readFileSync(join(dir, 'out', `samples.${ext}`)).subarray(0, 6).toString('latin1');
+    if (ext === 'arrow') t.is(head, 'ARROW1');
+    if (ext === 'arrows') t.not(head, 'ARROW1');
+    if (ext === 'parquet') t.is(head.slice(0, 4), 'PAR1');
     const samples = await readerForPath(join(dir, 'out', `samples.${ext}`)).read();
     t.deepEqual(samples.schema.fields.map((f) => f.name), out.samplesExplanations.schema.fields.map((f) => f.name));
     t.is(samplesMismatch(samples, fx), undefined);

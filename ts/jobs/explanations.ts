@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type * as arrow from 'apache-arrow';
 import type winston from 'winston';
 import { parseJobConfig, type ExplanationsJobConfig, type ExplanationsJobConfigInput } from '../config.ts';
@@ -320,7 +320,7 @@ async function writeAll(targets: [string, WriterConfig, arrow.Table][], signal?:
       const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
       await mkdir(dirname(target), { recursive: true });
       staged.push([key, temp, target]);
-      await createWriter({ ...cfg, path: temp }, `job.${key}`).write(table);
+      await createWriter(stagedConfig(cfg, temp), `job.${key}`).write(table);
       signal?.throwIfAborted();
     }
     signal?.throwIfAborted();
@@ -330,6 +330,18 @@ async function writeAll(targets: [string, WriterConfig, arrow.Table][], signal?:
     throw renamePaths(err, staged);
   }
   return Object.fromEntries(staged.map(([key, , target]) => [key, target]));
+}
+
+/**
+ * The writer config that writes `cfg`'s table to `temp`: what a writer infers
+ * from the target's extension (the Arrow IPC layout: stream for `.arrows`) is
+ * made explicit, since the temporary's name ends in `.tmp`.
+ */
+function stagedConfig(cfg: WriterConfig, temp: string): WriterConfig {
+  if (cfg.KIND === 'ArrowWriter') {
+    return { ...cfg, path: temp, format: cfg.format ?? (extname(cfg.path).toLowerCase() === '.arrows' ? 'stream' : 'file') };
+  }
+  return { ...cfg, path: temp };
 }
 
 /** Error messages name the target paths, not the temporaries. */
