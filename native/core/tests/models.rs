@@ -24,6 +24,7 @@ const EXPECTED_CASES: &[&str] = &[
     "xgb_dart",
     "xgb_multi_softmax",
     "xgb_multi_softprob",
+    "xgb_multi_target",
     "xgb_reg_gamma",
     "xgb_reg_logistic",
     "xgb_reg_nan",
@@ -35,7 +36,10 @@ const EXPECTED_CASES: &[&str] = &[
 fn every_expected_case_exists() {
     let names = case_names();
     for c in EXPECTED_CASES {
-        assert!(names.iter().any(|n| n == c), "fixture {c} is missing; run tests/fixtures/make_fixtures.py");
+        assert!(
+            names.iter().any(|n| n == c),
+            "fixture {c} is missing; run tests/fixtures/make_fixtures.py"
+        );
     }
 }
 
@@ -44,25 +48,51 @@ fn check_case(name: &str) {
     let (header, _) = read_inputs(name);
     let k = expected["num_outputs"].as_u64().unwrap() as usize;
     let rows = expected["rows"].as_u64().unwrap() as usize;
-    let names: Vec<String> =
-        expected["feature_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = expected["feature_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(e.feature_names, names, "{name}: feature names");
     assert_eq!(header, names, "{name}: inputs.csv header");
     assert_eq!(e.num_features, names.len(), "{name}: num_features");
     assert_eq!(e.num_outputs, k, "{name}: num_outputs");
-    assert_eq!(e.objective, expected["objective"].as_str().unwrap(), "{name}: objective");
+    assert_eq!(
+        e.objective,
+        expected["objective"].as_str().unwrap(),
+        "{name}: objective"
+    );
     assert_eq!(columns[0].len(), rows, "{name}: rows");
 
     let x = Matrix::from_columns_f64(&columns).unwrap();
     let raw = e.predict_raw(&x, &RunControl::default()).unwrap();
-    assert_close(&format!("{name}: raw"), &raw, &floats(&expected, "raw"), TOL);
-    assert_close(&format!("{name}: expected_value"), &e.expected_value(), &floats(&expected, "expected_value"), TOL);
+    assert_close(
+        &format!("{name}: raw"),
+        &raw,
+        &floats(&expected, "raw"),
+        TOL,
+    );
+    assert_close(
+        &format!("{name}: expected_value"),
+        &e.expected_value(),
+        &floats(&expected, "expected_value"),
+        TOL,
+    );
 
     // the fixtures carry what the SHAP tests need, with consistent sizes
     let m = names.len();
-    assert_eq!(floats(&expected, "contribs").len(), rows * k * (m + 1), "{name}: contribs size");
+    assert_eq!(
+        floats(&expected, "contribs").len(),
+        rows * k * (m + 1),
+        "{name}: contribs size"
+    );
     if expected.get("interactions").is_some() {
-        assert_eq!(floats(&expected, "interactions").len(), rows * k * (m + 1) * (m + 1), "{name}: interactions size");
+        assert_eq!(
+            floats(&expected, "interactions").len(),
+            rows * k * (m + 1) * (m + 1),
+            "{name}: interactions size"
+        );
     }
     // the same bytes load the same way through load_bytes
     let bytes = std::fs::read(model_path(name)).unwrap();
@@ -84,6 +114,7 @@ case_tests!(
     xgb_dart,
     xgb_multi_softmax,
     xgb_multi_softprob,
+    xgb_multi_target,
     xgb_reg_gamma,
     xgb_reg_logistic,
     xgb_reg_nan,
@@ -105,12 +136,24 @@ fn links_and_sources() {
     let cases = [
         ("xgb_reg_nan", Link::Identity, ModelSource::XgboostJson),
         ("xgb_binary_depth6", Link::Logit, ModelSource::XgboostJson),
-        ("xgb_binary_logitraw", Link::Identity, ModelSource::XgboostJson),
-        ("xgb_multi_softprob", Link::Softmax, ModelSource::XgboostJson),
+        (
+            "xgb_binary_logitraw",
+            Link::Identity,
+            ModelSource::XgboostJson,
+        ),
+        (
+            "xgb_multi_softprob",
+            Link::Softmax,
+            ModelSource::XgboostJson,
+        ),
         ("xgb_ubj", Link::Log, ModelSource::XgboostUbj),
         ("xgb_reg_gamma", Link::Log, ModelSource::XgboostJson),
         ("lgb_binary", Link::Logit, ModelSource::LightgbmText),
-        ("lgb_multiclass_cat", Link::Softmax, ModelSource::LightgbmText),
+        (
+            "lgb_multiclass_cat",
+            Link::Softmax,
+            ModelSource::LightgbmText,
+        ),
         ("lgb_reg", Link::Identity, ModelSource::LightgbmText),
     ];
     for (name, link, source) in cases {
@@ -123,7 +166,8 @@ fn links_and_sources() {
 #[test]
 fn bad_models_are_rejected_naming_the_file() {
     let dir = fixtures_dir().join("bad");
-    let cases: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
+    let cases: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
     let cases = cases.as_array().unwrap();
     assert!(cases.len() >= 7);
     for c in cases {
@@ -131,9 +175,15 @@ fn bad_models_are_rejected_naming_the_file() {
         let want = c["message"].as_str().unwrap();
         let path = dir.join(file);
         let err = model::load_file(&path).expect_err(file).to_string();
-        assert!(err.contains(&path.display().to_string()), "{file}: message does not name the file: {err}");
+        assert!(
+            err.contains(&path.display().to_string()),
+            "{file}: message does not name the file: {err}"
+        );
         assert!(err.contains(want), "{file}: message lacks {want:?}: {err}");
-        assert!(!err.contains('\n'), "{file}: message is not one line: {err}");
+        assert!(
+            !err.contains('\n'),
+            "{file}: message is not one line: {err}"
+        );
     }
 }
 
@@ -149,10 +199,15 @@ fn bad_models_name_the_field() {
 }
 
 fn fuzz_sources() -> Vec<Vec<u8>> {
-    ["xgb_reg_nan", "xgb_ubj", "lgb_multiclass_cat", "xgb_categorical"]
-        .iter()
-        .map(|n| std::fs::read(model_path(n)).unwrap())
-        .collect()
+    [
+        "xgb_reg_nan",
+        "xgb_ubj",
+        "lgb_multiclass_cat",
+        "xgb_categorical",
+    ]
+    .iter()
+    .map(|n| std::fs::read(model_path(n)).unwrap())
+    .collect()
 }
 
 proptest! {
@@ -205,15 +260,24 @@ fn example_diabetes_model() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/models");
     let e = model::load_file(&dir.join("diabetes.ubj")).unwrap();
     let reference: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("diabetes-contribs.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("diabetes-contribs.json")).unwrap())
+            .unwrap();
     assert_eq!(e.source, ModelSource::XgboostUbj);
     assert_eq!(e.trees.len(), 100);
-    assert_eq!(e.feature_names, ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]);
+    assert_eq!(
+        e.feature_names,
+        ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    );
     let rows = reference["rows"].as_u64().unwrap() as usize;
     let inputs = floats(&reference, "inputs");
     let columns = arrowshap_core::Matrix::transpose_rows(&inputs, rows, e.num_features);
     let x = Matrix::from_columns_f64(&columns).unwrap();
     let raw = e.predict_raw(&x, &RunControl::default()).unwrap();
     assert_close("diabetes raw", &raw, &floats(&reference, "raw"), TOL);
-    assert_close("diabetes expected_value", &e.expected_value(), &floats(&reference, "expected_value"), TOL);
+    assert_close(
+        "diabetes expected_value",
+        &e.expected_value(),
+        &floats(&reference, "expected_value"),
+        TOL,
+    );
 }

@@ -32,20 +32,42 @@ use std::collections::HashMap;
 /// Most outputs (trees per iteration) accepted.
 const MAX_OUTPUTS: usize = 1 << 20;
 
-const SUPPORTED_OBJECTIVES: &str = "regression, regression_l1, huber, fair, quantile, mape, poisson, gamma, \
+const SUPPORTED_OBJECTIVES: &str =
+    "regression, regression_l1, huber, fair, quantile, mape, poisson, gamma, \
 tweedie, binary, cross_entropy, multiclass, multiclassova, lambdarank, rank_xendcg, custom";
 
 fn objective_link(name: &str) -> Option<Link> {
     Some(match name {
-        "regression" | "regression_l2" | "l2" | "mean_squared_error" | "mse" | "l2_root"
-        | "root_mean_squared_error" | "rmse" | "regression_l1" | "l1" | "mean_absolute_error" | "mae"
-        | "huber" | "fair" | "quantile" | "mape" | "mean_absolute_percentage_error" | "lambdarank"
-        | "rank_xendcg" | "xendcg" | "xe_ndcg" | "xe_ndcg_mart" | "xendcg_mart" | "custom" | "none"
-        | "null" | "na" => Link::Identity,
+        "regression"
+        | "regression_l2"
+        | "l2"
+        | "mean_squared_error"
+        | "mse"
+        | "l2_root"
+        | "root_mean_squared_error"
+        | "rmse"
+        | "regression_l1"
+        | "l1"
+        | "mean_absolute_error"
+        | "mae"
+        | "huber"
+        | "fair"
+        | "quantile"
+        | "mape"
+        | "mean_absolute_percentage_error"
+        | "lambdarank"
+        | "rank_xendcg"
+        | "xendcg"
+        | "xe_ndcg"
+        | "xe_ndcg_mart"
+        | "xendcg_mart"
+        | "custom"
+        | "none"
+        | "null"
+        | "na" => Link::Identity,
         "poisson" | "gamma" | "tweedie" => Link::Log,
-        "binary" | "cross_entropy" | "xentropy" | "multiclassova" | "multiclass_ova" | "ova" | "ovr" => {
-            Link::Logit
-        }
+        "binary" | "cross_entropy" | "xentropy" | "multiclassova" | "multiclass_ova" | "ova"
+        | "ovr" => Link::Logit,
         "multiclass" | "softmax" => Link::Softmax,
         _ => return None,
     })
@@ -86,22 +108,40 @@ impl<'f> Ctx<'f> {
 
     fn usize(&self, s: &Section, key: &str) -> Result<usize> {
         let (v, line) = self.req(s, key)?;
-        v.trim()
-            .parse::<usize>()
-            .map_err(|_| self.err(s, key, format!("line {line}: expected a non-negative integer, found {v:?}")))
+        v.trim().parse::<usize>().map_err(|_| {
+            self.err(
+                s,
+                key,
+                format!("line {line}: expected a non-negative integer, found {v:?}"),
+            )
+        })
     }
 
-    fn list<T: std::str::FromStr>(&self, s: &Section, key: &str, n: usize, what: &str) -> Result<Vec<T>> {
+    fn list<T: std::str::FromStr>(
+        &self,
+        s: &Section,
+        key: &str,
+        n: usize,
+        what: &str,
+    ) -> Result<Vec<T>> {
         let (v, line) = self.req(s, key)?;
         let mut out = Vec::with_capacity(n.min(v.len() / 2 + 1));
         for (i, tok) in v.split_whitespace().enumerate() {
             let x = tok.parse::<T>().map_err(|_| {
-                self.err(s, key, format!("line {line}: value {i} is {tok:?}, expected {what}"))
+                self.err(
+                    s,
+                    key,
+                    format!("line {line}: value {i} is {tok:?}, expected {what}"),
+                )
             })?;
             out.push(x);
         }
         if out.len() != n {
-            return Err(self.err(s, key, format!("line {line}: {} values, expected {n}", out.len())));
+            return Err(self.err(
+                s,
+                key,
+                format!("line {line}: {} values, expected {n}", out.len()),
+            ));
         }
         Ok(out)
     }
@@ -126,16 +166,37 @@ fn parse_line(line: &str) -> (&str, Option<&str>) {
 pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
     let cx = Ctx { file };
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        Error::model(file, "(document)", format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))
+        Error::model(
+            file,
+            "(document)",
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
     })?;
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).enumerate().map(|(i, l)| (i + 1, l));
+    let mut lines = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l));
     match lines.next() {
         Some((_, "tree")) => {}
-        _ => return Err(Error::model(file, "(document)", "a LightGBM text model starts with a `tree` line")),
+        _ => {
+            return Err(Error::model(
+                file,
+                "(document)",
+                "a LightGBM text model starts with a `tree` line",
+            ))
+        }
     }
 
     // Split into the header and tree blocks, up to `end of trees`.
-    let mut header = Section { name: String::new(), fields: HashMap::new(), flags: Vec::new() };
+    let mut header = Section {
+        name: String::new(),
+        fields: HashMap::new(),
+        flags: Vec::new(),
+    };
     let mut trees: Vec<Section> = Vec::new();
     let mut ended = false;
     for (ln, line) in lines {
@@ -149,14 +210,25 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
         let (k, v) = parse_line(line);
         if k == "Tree" {
             let id = v.unwrap_or("").trim();
-            if id.parse::<usize>().map(|x| x != trees.len()).unwrap_or(true) {
+            if id
+                .parse::<usize>()
+                .map(|x| x != trees.len())
+                .unwrap_or(true)
+            {
                 return Err(Error::model(
                     file,
                     format!("Tree={id}"),
-                    format!("line {ln}: tree blocks must be numbered 0, 1, …; expected Tree={}", trees.len()),
+                    format!(
+                        "line {ln}: tree blocks must be numbered 0, 1, …; expected Tree={}",
+                        trees.len()
+                    ),
                 ));
             }
-            trees.push(Section { name: format!("Tree={id}"), fields: HashMap::new(), flags: Vec::new() });
+            trees.push(Section {
+                name: format!("Tree={id}"),
+                fields: HashMap::new(),
+                flags: Vec::new(),
+            });
             continue;
         }
         let sec = trees.last_mut().unwrap_or(&mut header);
@@ -164,16 +236,31 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
             Some(v) => {
                 if sec.fields.insert(k, (v, ln)).is_some() {
                     let name = sec.name.clone();
-                    let field = if name.is_empty() { k.to_string() } else { format!("{name}.{k}") };
-                    return Err(Error::model(file, field, format!("line {ln}: appears twice")));
+                    let field = if name.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{name}.{k}")
+                    };
+                    return Err(Error::model(
+                        file,
+                        field,
+                        format!("line {ln}: appears twice"),
+                    ));
                 }
             }
             None => sec.flags.push(k),
         }
     }
     if !ended {
-        let field = trees.last().map(|t| t.name.clone()).unwrap_or_else(|| "(document)".to_string());
-        return Err(Error::model(file, field, "truncated: the `end of trees` line is missing"));
+        let field = trees
+            .last()
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| "(document)".to_string());
+        return Err(Error::model(
+            file,
+            field,
+            "truncated: the `end of trees` line is missing",
+        ));
     }
 
     // --- header
@@ -185,7 +272,11 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
         ));
     }
     let (objective_line, obj_ln) = cx.get(h, "objective").unwrap_or(("custom", 0));
-    let objective = objective_line.split_whitespace().next().unwrap_or("custom").to_string();
+    let objective = objective_line
+        .split_whitespace()
+        .next()
+        .unwrap_or("custom")
+        .to_string();
     let link = objective_link(&objective).ok_or_else(|| {
         if objective == "cross_entropy_lambda" || objective == "xentlambda" {
             Error::unsupported(file, format!("objective `{objective}` (line {obj_ln}): its link log(1 + exp(x)) is not supported"))
@@ -199,16 +290,32 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
         None => num_class,
     };
     if per_iter == 0 || per_iter > MAX_OUTPUTS {
-        return Err(cx.err(h, "num_tree_per_iteration", format!("{per_iter} is out of range 1..{MAX_OUTPUTS}")));
+        return Err(cx.err(
+            h,
+            "num_tree_per_iteration",
+            format!("{per_iter} is out of range 1..{MAX_OUTPUTS}"),
+        ));
     }
     if link == Link::Softmax && per_iter != num_class {
-        return Err(cx.err(h, "num_tree_per_iteration", format!("{per_iter}, but num_class is {num_class}")));
+        return Err(cx.err(
+            h,
+            "num_tree_per_iteration",
+            format!("{per_iter}, but num_class is {num_class}"),
+        ));
     }
     let max_feature_idx: i64 = {
         let (v, ln) = cx.req(h, "max_feature_idx")?;
-        v.trim().parse::<i64>().ok().filter(|x| *x >= -1).ok_or_else(|| {
-            cx.err(h, "max_feature_idx", format!("line {ln}: expected an integer ≥ -1, found {v:?}"))
-        })?
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|x| *x >= -1)
+            .ok_or_else(|| {
+                cx.err(
+                    h,
+                    "max_feature_idx",
+                    format!("line {ln}: expected an integer ≥ -1, found {v:?}"),
+                )
+            })?
     };
     let (names_line, names_ln) = cx.req(h, "feature_names")?;
     let feature_names: Vec<String> = names_line.split_whitespace().map(str::to_string).collect();
@@ -216,7 +323,10 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
         return Err(cx.err(
             h,
             "feature_names",
-            format!("line {names_ln}: {} names, but max_feature_idx is {max_feature_idx}", feature_names.len()),
+            format!(
+                "line {names_ln}: {} names, but max_feature_idx is {max_feature_idx}",
+                feature_names.len()
+            ),
         ));
     }
     let num_features = feature_names.len();
@@ -226,7 +336,10 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
             return Err(cx.err(
                 h,
                 "tree_sizes",
-                format!("line {ln}: lists {n} trees, the file holds {}: it is truncated or corrupt", trees.len()),
+                format!(
+                    "line {ln}: lists {n} trees, the file holds {}: it is truncated or corrupt",
+                    trees.len()
+                ),
             ));
         }
     }
@@ -271,7 +384,10 @@ fn parse_tree(cx: &Ctx, s: &Section, num_features: usize) -> Result<Tree> {
             Some((v, _)) if !v.trim().is_empty() => cx.floats(s, "leaf_count", 1)?[0],
             _ => 0.0,
         };
-        return Ok(Tree { nodes: vec![leaf(value, cover)], cat_bits: Vec::new() });
+        return Ok(Tree {
+            nodes: vec![leaf(value, cover)],
+            cat_bits: Vec::new(),
+        });
     }
     let ni = num_leaves - 1;
     let split_feature = cx.ints(s, "split_feature", ni)?;
@@ -315,46 +431,81 @@ fn parse_tree(cx: &Ctx, s: &Section, num_features: usize) -> Result<Tree> {
     let child = |c: i64, key: &str, i: usize| -> Result<u32> {
         if c >= 0 {
             if c as u64 >= ni as u64 || c == 0 {
-                return Err(cx.err(s, key, format!("value {i}: internal node {c} is out of range 1..{ni}")));
+                return Err(cx.err(
+                    s,
+                    key,
+                    format!("value {i}: internal node {c} is out of range 1..{ni}"),
+                ));
             }
             Ok(c as u32)
         } else {
             let l = !c;
             if l as u64 >= num_leaves as u64 {
-                return Err(cx.err(s, key, format!("value {i}: leaf {l} (written {c}) is out of range 0..{num_leaves}")));
+                return Err(cx.err(
+                    s,
+                    key,
+                    format!("value {i}: leaf {l} (written {c}) is out of range 0..{num_leaves}"),
+                ));
             }
             Ok((ni as i64 + l) as u32)
         }
     };
 
-    let mut tree = Tree { nodes: Vec::with_capacity(ni + num_leaves), cat_bits: Vec::new() };
+    let mut tree = Tree {
+        nodes: Vec::with_capacity(ni + num_leaves),
+        cat_bits: Vec::new(),
+    };
     for i in 0..ni {
         let dt = decision_type[i];
         if !(0..=15).contains(&dt) {
-            return Err(cx.err(s, "decision_type", format!("value {i} is {dt}, expected 0..15")));
+            return Err(cx.err(
+                s,
+                "decision_type",
+                format!("value {i} is {dt}, expected 0..15"),
+            ));
         }
         let f = split_feature[i];
         if f < 0 || f as u64 >= num_features as u64 {
-            return Err(cx.err(s, "split_feature", format!("value {i}: feature {f} is out of range 0..{num_features}")));
+            return Err(cx.err(
+                s,
+                "split_feature",
+                format!("value {i}: feature {f} is out of range 0..{num_features}"),
+            ));
         }
         let default_left = dt & 2 != 0;
         let missing = (dt >> 2) & 3;
         let (kind, cat_offset, cat_words) = if dt & 1 != 0 {
             let t = threshold[i];
             if !(t >= 0.0 && t.fract() == 0.0 && (t as usize) < num_cat) {
-                return Err(cx.err(s, "threshold", format!("value {i}: category set index {t} is out of range 0..{num_cat}")));
+                return Err(cx.err(
+                    s,
+                    "threshold",
+                    format!("value {i}: category set index {t} is out of range 0..{num_cat}"),
+                ));
             }
             let ci = t as usize;
             let (a, b) = (cat_boundaries[ci] as usize, cat_boundaries[ci + 1] as usize);
             let off = tree.cat_bits.len();
             tree.cat_bits.extend_from_slice(&cat_threshold[a..b]);
-            (SplitKind::LgbCategorical { nan_goes_right: true }, off as u32, (b - a) as u32)
+            (
+                SplitKind::LgbCategorical {
+                    nan_goes_right: true,
+                },
+                off as u32,
+                (b - a) as u32,
+            )
         } else {
             let kind = match missing {
                 0 => SplitKind::LgbNumericNone,
                 1 => SplitKind::LgbNumericZero,
                 2 => SplitKind::LgbNumericNan,
-                _ => return Err(cx.err(s, "decision_type", format!("value {i}: missing type 3 is not defined"))),
+                _ => {
+                    return Err(cx.err(
+                        s,
+                        "decision_type",
+                        format!("value {i}: missing type 3 is not defined"),
+                    ))
+                }
             };
             (kind, 0, 0)
         };
@@ -488,8 +639,8 @@ pandas_categorical:null
         assert!(!t.goes_left(&t.nodes[0], f64::NAN));
         assert!(!t.goes_left(&t.nodes[0], 40.0));
         // LightGBM 4.7 predicts these (raw_score) for the first tree
-        assert_eq!(t.predict_row(&[0.0, 0.0, 0.0]), 0.81387803518160418);
-        assert_eq!(t.predict_row(&[0.0, 0.0, f64::NAN]), 0.53844366302103286);
+        assert_eq!(t.predict_row(&[0.0, 0.0, 0.0]), 0.8138780351816042);
+        assert_eq!(t.predict_row(&[0.0, 0.0, f64::NAN]), 0.5384436630210329);
         assert_eq!(e.base_margin, vec![0.0]);
     }
 
@@ -502,20 +653,56 @@ pandas_categorical:null
     #[test]
     fn errors_name_the_file_and_field() {
         let cases: Vec<(String, &str)> = vec![
-            (MODEL.replace("leaf_count=24 72 82 22", "leaf_count=24 72 82"), "Tree=0.leaf_count"),
-            (MODEL.replace("threshold=0 -0.105", "threshold=0 x0.105"), "Tree=0.threshold"),
-            (MODEL.replace("left_child=2 -2 -1", "left_child=7 -2 -1"), "Tree=0.left_child"),
-            (MODEL.replace("right_child=1 -3 -4", "right_child=1 -3 -9"), "Tree=0.right_child"),
-            (MODEL.replace("cat_boundaries=0 1", "cat_boundaries=0 4"), "Tree=0.cat_boundaries"),
-            (MODEL.replace("threshold=0 -0.105", "threshold=3 -0.105"), "Tree=0.threshold"),
-            (MODEL.replace("decision_type=1 2 2", "decision_type=1 14 2"), "Tree=0.decision_type"),
-            (MODEL.replace("split_feature=2 0 0", "split_feature=2 0 9"), "Tree=0.split_feature"),
-            (MODEL.replace("feature_names=a b c", "feature_names=a b"), "feature_names"),
+            (
+                MODEL.replace("leaf_count=24 72 82 22", "leaf_count=24 72 82"),
+                "Tree=0.leaf_count",
+            ),
+            (
+                MODEL.replace("threshold=0 -0.105", "threshold=0 x0.105"),
+                "Tree=0.threshold",
+            ),
+            (
+                MODEL.replace("left_child=2 -2 -1", "left_child=7 -2 -1"),
+                "Tree=0.left_child",
+            ),
+            (
+                MODEL.replace("right_child=1 -3 -4", "right_child=1 -3 -9"),
+                "Tree=0.right_child",
+            ),
+            (
+                MODEL.replace("cat_boundaries=0 1", "cat_boundaries=0 4"),
+                "Tree=0.cat_boundaries",
+            ),
+            (
+                MODEL.replace("threshold=0 -0.105", "threshold=3 -0.105"),
+                "Tree=0.threshold",
+            ),
+            (
+                MODEL.replace("decision_type=1 2 2", "decision_type=1 14 2"),
+                "Tree=0.decision_type",
+            ),
+            (
+                MODEL.replace("split_feature=2 0 0", "split_feature=2 0 9"),
+                "Tree=0.split_feature",
+            ),
+            (
+                MODEL.replace("feature_names=a b c", "feature_names=a b"),
+                "feature_names",
+            ),
             (MODEL.replace("max_feature_idx=2\n", ""), "max_feature_idx"),
-            (MODEL.replace("num_leaves=4", "num_leaves=four"), "Tree=0.num_leaves"),
+            (
+                MODEL.replace("num_leaves=4", "num_leaves=four"),
+                "Tree=0.num_leaves",
+            ),
             (MODEL.replace("Tree=1\n", "Tree=5\n"), "Tree=5"),
-            (MODEL.replace("tree_sizes=10 10", "tree_sizes=10 10 10"), "tree_sizes"),
-            (MODEL.replace("internal_count=200 154 46\n", ""), "Tree=0.internal_count"),
+            (
+                MODEL.replace("tree_sizes=10 10", "tree_sizes=10 10 10"),
+                "tree_sizes",
+            ),
+            (
+                MODEL.replace("internal_count=200 154 46\n", ""),
+                "Tree=0.internal_count",
+            ),
         ];
         for (m, field) in cases {
             let e = err_of(&m);
@@ -528,7 +715,10 @@ pandas_categorical:null
     fn truncation_is_an_error() {
         let cut = &MODEL[..MODEL.find("end of trees").unwrap()];
         let e = err_of(cut);
-        assert!(e.contains("model.txt") && e.contains("end of trees") && e.contains("Tree=1"), "{e}");
+        assert!(
+            e.contains("model.txt") && e.contains("end of trees") && e.contains("Tree=1"),
+            "{e}"
+        );
         for n in (0..MODEL.len()).step_by(7) {
             let _ = load(&MODEL[..n]);
         }
@@ -537,11 +727,23 @@ pandas_categorical:null
     #[test]
     fn unsupported_models() {
         let e = err_of(&MODEL.replacen("is_linear=0", "is_linear=1", 1));
-        assert!(e.contains("model.txt") && e.contains("Tree=0.is_linear") && e.contains("linear trees"), "{e}");
+        assert!(
+            e.contains("model.txt") && e.contains("Tree=0.is_linear") && e.contains("linear trees"),
+            "{e}"
+        );
         let e = err_of(&MODEL.replace("objective=regression", "objective=foo"));
-        assert!(e.contains("model.txt") && e.contains("unknown objective `foo`"), "{e}");
-        let e = err_of(&MODEL.replace("objective=regression", "objective=regression\naverage_output"));
-        assert!(e.contains("model.txt") && e.contains("average_output"), "{e}");
+        assert!(
+            e.contains("model.txt") && e.contains("unknown objective `foo`"),
+            "{e}"
+        );
+        let e = err_of(&MODEL.replace(
+            "objective=regression",
+            "objective=regression\naverage_output",
+        ));
+        assert!(
+            e.contains("model.txt") && e.contains("average_output"),
+            "{e}"
+        );
     }
 
     #[test]

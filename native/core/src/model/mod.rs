@@ -52,7 +52,10 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     }
     // JSON: optional BOM and whitespace, then `{`.
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first = b.iter().position(|c| !c.is_ascii_whitespace()).map(|i| b[i]);
+    let first = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .map(|i| b[i]);
     if first == Some(b'{') {
         return Some(Format::XgboostJson);
     }
@@ -62,7 +65,10 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 /// Reads a model file and loads it with [`load_bytes`]; errors name `path`.
 pub fn load_file(path: &Path) -> Result<Ensemble> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { file: name.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        file: name.clone(),
+        source,
+    })?;
     load_bytes(&bytes, &name)
 }
 
@@ -115,10 +121,20 @@ mod tests {
     #[test]
     fn unknown_and_empty_files() {
         let e = load_bytes(b"", "empty.bin").unwrap_err().to_string();
-        assert!(e.starts_with("empty.bin: ") && e.contains("empty") && e.contains("LightGBM text"), "{e}");
-        let e = load_bytes(b"id,x\n1,2\n", "data.csv").unwrap_err().to_string();
-        assert!(e.starts_with("data.csv: ") && e.contains("XGBoost JSON"), "{e}");
-        let e = load_file(Path::new("/nonexistent/model.json")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("empty.bin: ") && e.contains("empty") && e.contains("LightGBM text"),
+            "{e}"
+        );
+        let e = load_bytes(b"id,x\n1,2\n", "data.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("data.csv: ") && e.contains("XGBoost JSON"),
+            "{e}"
+        );
+        let e = load_file(Path::new("/nonexistent/model.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/model.json"), "{e}");
     }
 }

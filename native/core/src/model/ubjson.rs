@@ -51,7 +51,10 @@ pub fn parse(bytes: &[u8]) -> Result<Value, UbjError> {
         return Err(UbjError {
             offset: r.pos,
             path: String::new(),
-            message: format!("{} unexpected bytes after the end of the document", r.b.len() - r.pos),
+            message: format!(
+                "{} unexpected bytes after the end of the document",
+                r.b.len() - r.pos
+            ),
         });
     }
     Ok(v)
@@ -91,7 +94,11 @@ impl PErr {
                 }
             }
         }
-        UbjError { offset: self.offset, path, message: self.message }
+        UbjError {
+            offset: self.offset,
+            path,
+            message: self.message,
+        }
     }
 }
 
@@ -112,7 +119,11 @@ fn marker_name(m: u8) -> String {
 
 impl<'a> Reader<'a> {
     fn err<T>(&self, message: impl Into<String>) -> R<T> {
-        Err(PErr { offset: self.pos, message: message.into(), segs: Vec::new() })
+        Err(PErr {
+            offset: self.pos,
+            message: message.into(),
+            segs: Vec::new(),
+        })
     }
 
     fn left(&self) -> usize {
@@ -161,7 +172,10 @@ impl<'a> Reader<'a> {
             b'L' => i64::from_be_bytes(self.arr()?),
             _ => {
                 self.pos -= 1;
-                return self.err(format!("expected an integer type marker (i, U, I, l, L), found {}", marker_name(m)));
+                return self.err(format!(
+                    "expected an integer type marker (i, U, I, l, L), found {}",
+                    marker_name(m)
+                ));
             }
         })
     }
@@ -240,7 +254,10 @@ impl<'a> Reader<'a> {
             b'{' => self.object(depth + 1)?,
             _ => {
                 self.pos -= 1;
-                return self.err(format!("unknown or unexpected type marker {}", marker_name(m)));
+                return self.err(format!(
+                    "unknown or unexpected type marker {}",
+                    marker_name(m)
+                ));
             }
         })
     }
@@ -276,11 +293,17 @@ impl<'a> Reader<'a> {
                 let t = self.byte()?;
                 if t == b'N' || t == b'H' {
                     self.pos -= 1;
-                    return self.err(format!("type {} is not allowed in an optimized container", marker_name(t)));
+                    return self.err(format!(
+                        "type {} is not allowed in an optimized container",
+                        marker_name(t)
+                    ));
                 }
                 match self.peek() {
                     Some(b'#') => self.pos += 1,
-                    _ => return self.err("an optimized container with a type (`$`) needs a count (`#`)"),
+                    _ => {
+                        return self
+                            .err("an optimized container with a type (`$`) needs a count (`#`)")
+                    }
                 }
                 let n = self.length("container count", Self::elem_size(t))?;
                 // A count of valueless elements (`Z`, `T`, `F`) costs no input bytes; bound it anyway.
@@ -319,7 +342,11 @@ impl<'a> Reader<'a> {
                 let mut v = Vec::new();
                 loop {
                     match self.peek() {
-                        None => return self.err("truncated: array not closed").map_err(|e: PErr| e.at(Seg::Index(v.len()))),
+                        None => {
+                            return self
+                                .err("truncated: array not closed")
+                                .map_err(|e: PErr| e.at(Seg::Index(v.len())))
+                        }
                         Some(b']') => {
                             self.pos += 1;
                             return Ok(Value::Array(v));
@@ -347,21 +374,22 @@ impl<'a> Reader<'a> {
         let (ty, count) = self.container_header()?;
         let mut map = Map::new();
         let mut last_key: Option<String> = None;
-        let read_entry = |r: &mut Self, map: &mut Map<String, Value>, last: &mut Option<String>| -> R<()> {
-            let k = r.key().map_err(|e| match last.take() {
-                // a bad key is reported after the last good one
-                Some(l) => e.at(Seg::Key(format!("(key after `{l}`)"))),
-                None => e,
-            })?;
-            let x = match ty {
-                Some(t) => r.payload(t, depth),
-                None => r.value(depth),
-            }
-            .map_err(|e| e.at(Seg::Key(k.clone())))?;
-            *last = Some(k.clone());
-            map.insert(k, x);
-            Ok(())
-        };
+        let read_entry =
+            |r: &mut Self, map: &mut Map<String, Value>, last: &mut Option<String>| -> R<()> {
+                let k = r.key().map_err(|e| match last.take() {
+                    // a bad key is reported after the last good one
+                    Some(l) => e.at(Seg::Key(format!("(key after `{l}`)"))),
+                    None => e,
+                })?;
+                let x = match ty {
+                    Some(t) => r.payload(t, depth),
+                    None => r.value(depth),
+                }
+                .map_err(|e| e.at(Seg::Key(k.clone())))?;
+                *last = Some(k.clone());
+                map.insert(k, x);
+                Ok(())
+            };
         match count {
             Some(n) => {
                 for _ in 0..n {
@@ -532,7 +560,10 @@ mod tests {
         assert!(parse(b"x").unwrap_err().message.contains("unknown"));
         assert!(parse(b"[$d]").is_err());
         assert!(parse(b"{i\x01a").is_err());
-        assert!(parse(b"Si\x02\xff\xfe").unwrap_err().message.contains("UTF-8"));
+        assert!(parse(b"Si\x02\xff\xfe")
+            .unwrap_err()
+            .message
+            .contains("UTF-8"));
         assert!(parse(b"ZZ").unwrap_err().message.contains("after the end"));
         assert!(parse(b"").is_err());
     }

@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::ubjson;
 
 /// Most features, outputs accepted (guards against bogus counts allocating).
-const MAX_FEATURES: u64 = 1 << 24;
+const MAX_FEATURES: u64 = 1 << 22;
 const MAX_OUTPUTS: u64 = 1 << 20;
 /// Largest category XGBoost can represent exactly (it compares in f32).
 const MAX_CATEGORY: i64 = 1 << 24;
@@ -37,9 +37,16 @@ const MAX_CAT_WORDS: usize = 1 << 24;
 /// turned from output space into margin space (and how).
 fn objective_link(name: &str) -> Option<(Link, Transform)> {
     Some(match name {
-        "reg:squarederror" | "reg:linear" | "reg:squaredlogerror" | "reg:pseudohubererror"
-        | "reg:absoluteerror" | "reg:quantileerror" | "binary:logitraw" | "rank:pairwise"
-        | "rank:ndcg" | "rank:map" => (Link::Identity, Transform::None),
+        "reg:squarederror"
+        | "reg:linear"
+        | "reg:squaredlogerror"
+        | "reg:pseudohubererror"
+        | "reg:absoluteerror"
+        | "reg:quantileerror"
+        | "binary:logitraw"
+        | "rank:pairwise"
+        | "rank:ndcg"
+        | "rank:map" => (Link::Identity, Transform::None),
         "reg:logistic" | "binary:logistic" => (Link::Logit, Transform::Logit),
         "count:poisson" | "reg:gamma" | "reg:tweedie" => (Link::Log, Transform::Log),
         "multi:softmax" | "multi:softprob" => (Link::Softmax, Transform::None),
@@ -67,7 +74,11 @@ pub fn load_json(bytes: &[u8], file: &str) -> Result<Ensemble> {
 /// Reads an XGBoost UBJSON model. `file` names the model in errors.
 pub fn load_ubj(bytes: &[u8], file: &str) -> Result<Ensemble> {
     let v = ubjson::parse(bytes).map_err(|e| {
-        let field = if e.path.is_empty() { "(document)".to_string() } else { e.path.clone() };
+        let field = if e.path.is_empty() {
+            "(document)".to_string()
+        } else {
+            e.path.clone()
+        };
         Error::model(file, field, format!("truncated or malformed UBJSON: {e}"))
     })?;
     from_value(&v, file, ModelSource::XgboostUbj)
@@ -80,7 +91,11 @@ fn json_error(bytes: &[u8], file: &str, e: &serde_json::Error) -> Error {
         _ => line_col_to_offset(bytes, e.line(), e.column()),
     };
     let path = json_path_at(bytes, offset);
-    let field = if path.is_empty() { "(document)".to_string() } else { path };
+    let field = if path.is_empty() {
+        "(document)".to_string()
+    } else {
+        path
+    };
     let what = match e.classify() {
         serde_json::error::Category::Eof => "truncated JSON",
         _ => "malformed JSON",
@@ -107,8 +122,13 @@ fn line_col_to_offset(bytes: &[u8], line: usize, col: usize) -> usize {
 /// found by a light scan of the prefix (the prefix is known to be well formed).
 fn json_path_at(bytes: &[u8], end: usize) -> String {
     enum Frame {
-        Obj { key: Option<String>, expect_key: bool },
-        Arr { index: usize },
+        Obj {
+            key: Option<String>,
+            expect_key: bool,
+        },
+        Arr {
+            index: usize,
+        },
     }
     let mut stack: Vec<Frame> = Vec::new();
     let mut i = 0usize;
@@ -117,7 +137,13 @@ fn json_path_at(bytes: &[u8], end: usize) -> String {
         let c = bytes[i];
         match c {
             b'"' => {
-                let is_key = matches!(stack.last(), Some(Frame::Obj { expect_key: true, .. }));
+                let is_key = matches!(
+                    stack.last(),
+                    Some(Frame::Obj {
+                        expect_key: true,
+                        ..
+                    })
+                );
                 let start = i + 1;
                 i += 1;
                 while i < end && bytes[i] != b'"' {
@@ -133,7 +159,10 @@ fn json_path_at(bytes: &[u8], end: usize) -> String {
                     }
                 }
             }
-            b'{' => stack.push(Frame::Obj { key: None, expect_key: true }),
+            b'{' => stack.push(Frame::Obj {
+                key: None,
+                expect_key: true,
+            }),
             b'[' => stack.push(Frame::Arr { index: 0 }),
             b'}' | b']' => {
                 stack.pop();
@@ -205,16 +234,21 @@ impl<'f> Doc<'f> {
     fn opt<'v>(&self, v: &'v Value, path: &str, key: &str) -> Result<Option<&'v Value>> {
         match v {
             Value::Object(m) => Ok(m.get(key)),
-            other => Err(self.err(path, format!("expected an object, found {}", type_name(other)))),
+            other => Err(self.err(
+                path,
+                format!("expected an object, found {}", type_name(other)),
+            )),
         }
     }
 
     fn req<'v>(&self, v: &'v Value, path: &str, key: &str) -> Result<&'v Value> {
-        self.opt(v, path, key)?.ok_or_else(|| self.err(join(path, key), "missing"))
+        self.opt(v, path, key)?
+            .ok_or_else(|| self.err(join(path, key), "missing"))
     }
 
     fn str<'v>(&self, v: &'v Value, path: &str) -> Result<&'v str> {
-        v.as_str().ok_or_else(|| self.err(path, format!("expected a string, found {}", type_name(v))))
+        v.as_str()
+            .ok_or_else(|| self.err(path, format!("expected a string, found {}", type_name(v))))
     }
 
     fn arr<'v>(&self, v: &'v Value, path: &str) -> Result<&'v [Value]> {
@@ -235,10 +269,16 @@ impl<'f> Doc<'f> {
 
     fn num(&self, v: &Value, path: &str) -> Result<f64> {
         match v {
-            Value::Number(n) => n.as_f64().ok_or_else(|| self.err(path, "number out of range")),
-            Value::String(s) => parse_float(s)
-                .ok_or_else(|| self.err(path, format!("expected a number, found the string {s:?}"))),
-            other => Err(self.err(path, format!("expected a number, found {}", type_name(other)))),
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| self.err(path, "number out of range")),
+            Value::String(s) => parse_float(s).ok_or_else(|| {
+                self.err(path, format!("expected a number, found the string {s:?}"))
+            }),
+            other => Err(self.err(
+                path,
+                format!("expected a number, found {}", type_name(other)),
+            )),
         }
     }
 
@@ -251,18 +291,27 @@ impl<'f> Doc<'f> {
                     Err(self.err(path, format!("expected an integer, found {n}")))
                 }
             }
-            other => Err(self.err(path, format!("expected an integer, found {}", type_name(other)))),
+            other => Err(self.err(
+                path,
+                format!("expected an integer, found {}", type_name(other)),
+            )),
         }
     }
 
     fn f64_vec(&self, v: &Value, path: &str) -> Result<Vec<f64>> {
         let a = self.arr(v, path)?;
-        a.iter().enumerate().map(|(i, x)| self.num(x, &format!("{path}[{i}]"))).collect()
+        a.iter()
+            .enumerate()
+            .map(|(i, x)| self.num(x, &format!("{path}[{i}]")))
+            .collect()
     }
 
     fn i64_vec(&self, v: &Value, path: &str) -> Result<Vec<i64>> {
         let a = self.arr(v, path)?;
-        a.iter().enumerate().map(|(i, x)| self.int(x, &format!("{path}[{i}]"))).collect()
+        a.iter()
+            .enumerate()
+            .map(|(i, x)| self.int(x, &format!("{path}[{i}]")))
+            .collect()
     }
 
     fn bool_vec(&self, v: &Value, path: &str) -> Result<Vec<bool>> {
@@ -273,7 +322,10 @@ impl<'f> Doc<'f> {
                 Value::Bool(b) => Ok(*b),
                 Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
                 Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
-                other => Err(self.err(format!("{path}[{i}]"), format!("expected 0 or 1, found {other}"))),
+                other => Err(self.err(
+                    format!("{path}[{i}]"),
+                    format!("expected 0 or 1, found {other}"),
+                )),
             })
             .collect()
     }
@@ -302,7 +354,10 @@ fn parse_base_score(doc: &Doc, v: &Value, path: &str) -> Result<Vec<f64>> {
         Value::Number(_) => Ok(vec![doc.num(v, path)?]),
         Value::String(s) => {
             let t = s.trim();
-            let inner = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(t);
+            let inner = t
+                .strip_prefix('[')
+                .and_then(|x| x.strip_suffix(']'))
+                .unwrap_or(t);
             if inner.trim().is_empty() {
                 return Err(doc.err(path, format!("no value in {s:?}")));
             }
@@ -313,12 +368,21 @@ fn parse_base_score(doc: &Doc, v: &Value, path: &str) -> Result<Vec<f64>> {
                         .parse::<f64>()
                         .ok()
                         .filter(|x| x.is_finite())
-                        .ok_or_else(|| doc.err(path, format!("{:?} is not a number (in {s:?})", p.trim())))
+                        .ok_or_else(|| {
+                            doc.err(path, format!("{:?} is not a number (in {s:?})", p.trim()))
+                        })
                 })
                 .collect()
         }
-        Value::Array(a) => a.iter().enumerate().map(|(i, x)| doc.num(x, &format!("{path}[{i}]"))).collect(),
-        other => Err(doc.err(path, format!("expected a number string, found {}", type_name(other)))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| doc.num(x, &format!("{path}[{i}]")))
+            .collect(),
+        other => Err(doc.err(
+            path,
+            format!("expected a number string, found {}", type_name(other)),
+        )),
     }
 }
 
@@ -327,7 +391,11 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
     let doc = Doc { file };
     let learner = doc.req(v, "", "learner")?;
     let major = match doc.opt(v, "", "version")? {
-        Some(ver) => doc.arr(ver, "version")?.first().and_then(|x| x.as_i64()).unwrap_or(1),
+        Some(ver) => doc
+            .arr(ver, "version")?
+            .first()
+            .and_then(|x| x.as_i64())
+            .unwrap_or(1),
         None => 1,
     };
 
@@ -336,13 +404,21 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
     let gb = doc.req(learner, "learner", "gradient_booster")?;
     let gb_name = doc.str(doc.req(gb, gb_path, "name")?, &join(gb_path, "name"))?;
     let (model, model_path, weights) = match gb_name {
-        "gbtree" => (doc.req(gb, gb_path, "model")?, format!("{gb_path}.model"), None),
+        "gbtree" => (
+            doc.req(gb, gb_path, "model")?,
+            format!("{gb_path}.model"),
+            None,
+        ),
         "dart" => {
             let inner_path = format!("{gb_path}.gbtree");
             let inner = doc.req(gb, gb_path, "gbtree")?;
             let wpath = format!("{gb_path}.weight_drop");
             let w = doc.f64_vec(doc.req(gb, gb_path, "weight_drop")?, &wpath)?;
-            (doc.req(inner, &inner_path, "model")?, format!("{inner_path}.model"), Some((w, wpath)))
+            (
+                doc.req(inner, &inner_path, "model")?,
+                format!("{inner_path}.model"),
+                Some((w, wpath)),
+            )
         }
         "gblinear" => {
             return Err(Error::unsupported(
@@ -361,20 +437,35 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
 
     // --- objective
     let obj_path = "learner.objective.name";
-    let objective = doc.str(doc.req(doc.req(learner, "learner", "objective")?, "learner.objective", "name")?, obj_path)?;
+    let objective = doc.str(
+        doc.req(
+            doc.req(learner, "learner", "objective")?,
+            "learner.objective",
+            "name",
+        )?,
+        obj_path,
+    )?;
     let (link, transform) = objective_link(objective).ok_or_else(|| {
         Error::unsupported(
             file,
-            format!("unknown objective `{objective}` in {obj_path}; supported: {SUPPORTED_OBJECTIVES}"),
+            format!(
+                "unknown objective `{objective}` in {obj_path}; supported: {SUPPORTED_OBJECTIVES}"
+            ),
         )
     })?;
 
     // --- learner model parameters
     let lp_path = "learner.learner_model_param";
     let lp = doc.req(learner, "learner", "learner_model_param")?;
-    let num_feature = doc.param_u64(doc.req(lp, lp_path, "num_feature")?, &join(lp_path, "num_feature"))?;
+    let num_feature = doc.param_u64(
+        doc.req(lp, lp_path, "num_feature")?,
+        &join(lp_path, "num_feature"),
+    )?;
     if num_feature > MAX_FEATURES {
-        return Err(doc.err(join(lp_path, "num_feature"), format!("{num_feature} features is implausibly many")));
+        return Err(doc.err(
+            join(lp_path, "num_feature"),
+            format!("{num_feature} features is implausibly many"),
+        ));
     }
     let num_class = match doc.opt(lp, lp_path, "num_class")? {
         Some(x) => doc.param_u64(x, &join(lp_path, "num_class"))?,
@@ -385,14 +476,23 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
         None => 1,
     };
     if num_class > MAX_OUTPUTS || num_target > MAX_OUTPUTS {
-        return Err(doc.err(lp_path, format!("num_class {num_class} / num_target {num_target} is implausibly many")));
+        return Err(doc.err(
+            lp_path,
+            format!("num_class {num_class} / num_target {num_target} is implausibly many"),
+        ));
     }
     if num_class > 1 && num_target > 1 {
-        return Err(doc.err(lp_path, format!("num_class {num_class} and num_target {num_target} cannot both exceed 1")));
+        return Err(doc.err(
+            lp_path,
+            format!("num_class {num_class} and num_target {num_target} cannot both exceed 1"),
+        ));
     }
     let num_outputs = num_class.max(num_target).max(1) as usize;
     if link == Link::Softmax && num_class < 1 {
-        return Err(doc.err(join(lp_path, "num_class"), format!("objective `{objective}` needs num_class ≥ 1")));
+        return Err(doc.err(
+            join(lp_path, "num_class"),
+            format!("objective `{objective}` needs num_class ≥ 1"),
+        ));
     }
 
     // --- base_score → margin
@@ -406,9 +506,16 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
     } else if raw_base.len() == num_outputs {
         raw_base
     } else {
-        return Err(doc.err(&bs_path, format!("{} values for {num_outputs} outputs", raw_base.len())));
+        return Err(doc.err(
+            &bs_path,
+            format!("{} values for {num_outputs} outputs", raw_base.len()),
+        ));
     };
-    let transform = if major >= 1 { transform } else { Transform::None };
+    let transform = if major >= 1 {
+        transform
+    } else {
+        Transform::None
+    };
     let mut base_margin = Vec::with_capacity(num_outputs);
     for b in raw_base {
         let b = b as f32 as f64;
@@ -416,13 +523,19 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
             Transform::None => b,
             Transform::Logit => {
                 if !(b > 0.0 && b < 1.0) {
-                    return Err(doc.err(&bs_path, format!("{b} is outside (0, 1), as objective `{objective}` requires")));
+                    return Err(doc.err(
+                        &bs_path,
+                        format!("{b} is outside (0, 1), as objective `{objective}` requires"),
+                    ));
                 }
                 -(1.0 / b - 1.0).ln()
             }
             Transform::Log => {
-                if !(b > 0.0) {
-                    return Err(doc.err(&bs_path, format!("{b} is not positive, as objective `{objective}` requires")));
+                if b.is_nan() || b <= 0.0 {
+                    return Err(doc.err(
+                        &bs_path,
+                        format!("{b} is not positive, as objective `{objective}` requires"),
+                    ));
                 }
                 b.ln()
             }
@@ -437,7 +550,10 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
             .arr(x, fnames_path)?
             .iter()
             .enumerate()
-            .map(|(i, n)| doc.str(n, &format!("{fnames_path}[{i}]")).map(str::to_string))
+            .map(|(i, n)| {
+                doc.str(n, &format!("{fnames_path}[{i}]"))
+                    .map(str::to_string)
+            })
             .collect::<Result<_>>()?,
         None => Vec::new(),
     };
@@ -448,7 +564,10 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
     } else {
         return Err(doc.err(
             fnames_path,
-            format!("{} names for {num_feature} features (learner_model_param.num_feature)", feature_names.len()),
+            format!(
+                "{} names for {num_feature} features (learner_model_param.num_feature)",
+                feature_names.len()
+            ),
         ));
     };
 
@@ -461,7 +580,10 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
         if let Some(nt) = doc.opt(p, &pp, "num_trees")? {
             let nt = doc.param_u64(nt, &join(&pp, "num_trees"))?;
             if nt != n_trees as u64 {
-                return Err(doc.err(&trees_path, format!("{n_trees} trees, but num_trees says {nt}")));
+                return Err(doc.err(
+                    &trees_path,
+                    format!("{n_trees} trees, but num_trees says {nt}"),
+                ));
             }
         }
     }
@@ -473,7 +595,10 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
         .enumerate()
         .map(|(i, &k)| {
             if k < 0 || k as u64 >= num_outputs as u64 {
-                Err(doc.err(format!("{info_path}[{i}]"), format!("output {k} but the model has {num_outputs}")))
+                Err(doc.err(
+                    format!("{info_path}[{i}]"),
+                    format!("output {k} but the model has {num_outputs}"),
+                ))
             } else {
                 Ok(k as u32)
             }
@@ -487,7 +612,13 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
     let mut trees = Vec::with_capacity(n_trees);
     for (ti, tv) in trees_v.iter().enumerate() {
         let w = weights.as_ref().map(|(w, _)| w[ti] as f32);
-        trees.push(parse_tree(&doc, tv, &format!("{trees_path}[{ti}]"), w, &mut cat_budget)?);
+        trees.push(parse_tree(
+            &doc,
+            tv,
+            &format!("{trees_path}[{ti}]"),
+            w,
+            &mut cat_budget,
+        )?);
     }
 
     let e = Ensemble {
@@ -505,10 +636,19 @@ pub fn from_value(v: &Value, file: &str, source: ModelSource) -> Result<Ensemble
     Ok(e)
 }
 
-fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget: &mut usize) -> Result<Tree> {
+fn parse_tree(
+    doc: &Doc,
+    tv: &Value,
+    path: &str,
+    weight: Option<f32>,
+    cat_budget: &mut usize,
+) -> Result<Tree> {
     let tp_path = join(path, "tree_param");
     let tp = doc.req(tv, path, "tree_param")?;
-    let num_nodes = doc.param_u64(doc.req(tp, &tp_path, "num_nodes")?, &join(&tp_path, "num_nodes"))?;
+    let num_nodes = doc.param_u64(
+        doc.req(tp, &tp_path, "num_nodes")?,
+        &join(&tp_path, "num_nodes"),
+    )?;
     if let Some(s) = doc.opt(tp, &tp_path, "size_leaf_vector")? {
         let s = doc.param_u64(s, &join(&tp_path, "size_leaf_vector"))?;
         if s > 1 {
@@ -521,13 +661,17 @@ fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget
             ));
         }
     }
-    let field = |k: &str| -> Result<(&Value, String)> { Ok((doc.req(tv, path, k)?, join(path, k))) };
+    let field =
+        |k: &str| -> Result<(&Value, String)> { Ok((doc.req(tv, path, k)?, join(path, k))) };
 
     let (v, p) = field("left_children")?;
     let left = doc.i64_vec(v, &p)?;
     let n = left.len();
     if n as u64 != num_nodes {
-        return Err(doc.err(&p, format!("{n} values, expected {num_nodes} (tree_param.num_nodes)")));
+        return Err(doc.err(
+            &p,
+            format!("{n} values, expected {num_nodes} (tree_param.num_nodes)"),
+        ));
     }
     if n == 0 {
         return Err(doc.err(&p, "the tree has no nodes"));
@@ -557,7 +701,10 @@ fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget
             let s = doc.i64_vec(v, &p)?;
             doc.check_len(&s, n, &p, what)?;
             if let Some(i) = s.iter().position(|&t| t != 0 && t != 1) {
-                return Err(doc.err(format!("{p}[{i}]"), format!("split type {} (expected 0 numeric or 1 categorical)", s[i])));
+                return Err(doc.err(
+                    format!("{p}[{i}]"),
+                    format!("split type {} (expected 0 numeric or 1 categorical)", s[i]),
+                ));
             }
             s
         }
@@ -578,7 +725,9 @@ fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget
             if c < 1 || c as u64 >= n as u64 || reached[c as usize] {
                 return Err(doc.err(
                     format!("{path}.{name}[{i}]"),
-                    format!("child index {c} is out of range (1..{n}), or the node is reached twice"),
+                    format!(
+                        "child index {c} is out of range (1..{n}), or the node is reached twice"
+                    ),
                 ));
             }
             reached[c as usize] = true;
@@ -596,7 +745,8 @@ fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget
 
     // Categorical splits: node -> (segment start, size) into `categories`.
     let has_cat = (0..n).any(|i| reached[i] && left[i] != -1 && split_type[i] == 1);
-    let mut cat_of: std::collections::HashMap<usize, (usize, usize)> = std::collections::HashMap::new();
+    let mut cat_of: std::collections::HashMap<usize, (usize, usize)> =
+        std::collections::HashMap::new();
     let mut categories: Vec<i64> = Vec::new();
     let mut cat_path = String::new();
     if has_cat {
@@ -613,19 +763,28 @@ fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget
         cat_path = pc;
         for (j, ((&nd, &s), &z)) in nodes.iter().zip(&segs).zip(&sizes).enumerate() {
             if nd < 0 || nd as u64 >= n as u64 {
-                return Err(doc.err(format!("{p}[{j}]"), format!("node {nd} is out of range (0..{n})")));
+                return Err(doc.err(
+                    format!("{p}[{j}]"),
+                    format!("node {nd} is out of range (0..{n})"),
+                ));
             }
             if s < 0 || z < 0 || (s as u64).saturating_add(z as u64) > categories.len() as u64 {
                 return Err(doc.err(
                     format!("{ps}[{j}]"),
-                    format!("segment {s}+{z} is outside the {} categories", categories.len()),
+                    format!(
+                        "segment {s}+{z} is outside the {} categories",
+                        categories.len()
+                    ),
                 ));
             }
             cat_of.insert(nd as usize, (s as usize, z as usize));
         }
     }
 
-    let mut tree = Tree { nodes: Vec::with_capacity(next as usize), cat_bits: Vec::new() };
+    let mut tree = Tree {
+        nodes: Vec::with_capacity(next as usize),
+        cat_bits: Vec::new(),
+    };
     for i in 0..n {
         if !reached[i] {
             continue;
@@ -652,7 +811,10 @@ fn parse_tree(doc: &Doc, tv: &Value, path: &str, weight: Option<f32>, cat_budget
         } else {
             let f = split_indices[i];
             if f < 0 || f > u32::MAX as i64 {
-                return Err(doc.err(format!("{path}.split_indices[{i}]"), format!("feature index {f} is out of range")));
+                return Err(doc.err(
+                    format!("{path}.split_indices[{i}]"),
+                    format!("feature index {f} is out of range"),
+                ));
             }
             let (kind, cat_offset, cat_words) = if split_type[i] == 1 {
                 let &(s, z) = cat_of.get(&i).ok_or_else(|| {
@@ -789,7 +951,12 @@ mod tests {
         for k in ["split_indices", "split_type", "default_left"] {
             t[k].as_array_mut().unwrap().push(json!(0));
         }
-        for k in ["split_conditions", "loss_changes", "sum_hessian", "base_weights"] {
+        for k in [
+            "split_conditions",
+            "loss_changes",
+            "sum_hessian",
+            "base_weights",
+        ] {
             t[k].as_array_mut().unwrap().push(json!(9.0));
         }
         t["tree_param"]["num_nodes"] = json!("4");
@@ -805,10 +972,17 @@ mod tests {
         let e = load_json(&bytes[..cut], "m.json").unwrap_err().to_string();
         assert!(e.starts_with("m.json: "), "{e}");
         assert!(e.contains("truncated JSON"), "{e}");
-        assert!(e.contains("learner.gradient_booster.model.trees[0].split_conditions"), "{e}");
-        let e = load_json(b"{\"learner\": [1, 2,", "x.json").unwrap_err().to_string();
+        assert!(
+            e.contains("learner.gradient_booster.model.trees[0].split_conditions"),
+            "{e}"
+        );
+        let e = load_json(b"{\"learner\": [1, 2,", "x.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`learner[2]`"), "{e}");
-        let e = load_json(b"{\"a\": tru}", "x.json").unwrap_err().to_string();
+        let e = load_json(b"{\"a\": tru}", "x.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("malformed JSON") && e.contains("`a`"), "{e}");
     }
 
@@ -817,12 +991,18 @@ mod tests {
         let mut m = model();
         m["learner"]["gradient_booster"]["model"]["trees"][1]["split_conditions"][2] = json!("abc");
         let e = err_of(&m);
-        assert!(e.contains("m.json") && e.contains("trees[1].split_conditions[2]"), "{e}");
+        assert!(
+            e.contains("m.json") && e.contains("trees[1].split_conditions[2]"),
+            "{e}"
+        );
 
         let mut m = model();
         m["learner"]["gradient_booster"]["model"]["trees"][0]["left_children"] = json!({"x": 1});
         let e = err_of(&m);
-        assert!(e.contains("trees[0].left_children") && e.contains("expected an array"), "{e}");
+        assert!(
+            e.contains("trees[0].left_children") && e.contains("expected an array"),
+            "{e}"
+        );
 
         let mut m = model();
         m["learner"]["learner_model_param"]["num_feature"] = json!("three");
@@ -842,27 +1022,43 @@ mod tests {
         let mut m = model();
         m["learner"]["learner_model_param"]["base_score"] = json!("[0.5,0.5]");
         let e = err_of(&m);
-        assert!(e.contains("base_score") && e.contains("2 values for 1 outputs"), "{e}");
+        assert!(
+            e.contains("base_score") && e.contains("2 values for 1 outputs"),
+            "{e}"
+        );
 
         let mut m = model();
         m["learner"]["learner_model_param"]["base_score"] = json!("[0]");
         let e = err_of(&m);
-        assert!(e.contains("base_score") && e.contains("outside (0, 1)"), "{e}");
+        assert!(
+            e.contains("base_score") && e.contains("outside (0, 1)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_fields_name_the_field() {
         for key in ["sum_hessian", "split_indices", "tree_param", "default_left"] {
             let mut m = model();
-            m["learner"]["gradient_booster"]["model"]["trees"][1].as_object_mut().unwrap().remove(key);
+            m["learner"]["gradient_booster"]["model"]["trees"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove(key);
             let e = err_of(&m);
-            assert!(e.contains(&format!("learner.gradient_booster.model.trees[1].{key}")) && e.contains("missing"), "{e}");
+            assert!(
+                e.contains(&format!("learner.gradient_booster.model.trees[1].{key}"))
+                    && e.contains("missing"),
+                "{e}"
+            );
         }
         let mut m = model();
         m["learner"].as_object_mut().unwrap().remove("objective");
         assert!(err_of(&m).contains("learner.objective"));
         let e = load_json(b"[1,2]", "m.json").unwrap_err().to_string();
-        assert!(e.contains("m.json") && e.contains("expected an object"), "{e}");
+        assert!(
+            e.contains("m.json") && e.contains("expected an object"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -870,15 +1066,23 @@ mod tests {
         let mut m = model();
         m["learner"]["gradient_booster"]["model"]["trees"][0]["sum_hessian"] = json!([1.0, 2.0]);
         let e = err_of(&m);
-        assert!(e.contains("trees[0].sum_hessian") && e.contains("2 values, expected 3"), "{e}");
+        assert!(
+            e.contains("trees[0].sum_hessian") && e.contains("2 values, expected 3"),
+            "{e}"
+        );
 
         let mut m = model();
-        m["learner"]["gradient_booster"]["model"]["trees"][0]["right_children"] = json!([7, -1, -1]);
+        m["learner"]["gradient_booster"]["model"]["trees"][0]["right_children"] =
+            json!([7, -1, -1]);
         let e = err_of(&m);
-        assert!(e.contains("trees[0].right_children[0]") && e.contains("out of range"), "{e}");
+        assert!(
+            e.contains("trees[0].right_children[0]") && e.contains("out of range"),
+            "{e}"
+        );
 
         let mut m = model();
-        m["learner"]["gradient_booster"]["model"]["trees"][0]["right_children"] = json!([1, -1, -1]);
+        m["learner"]["gradient_booster"]["model"]["trees"][0]["right_children"] =
+            json!([1, -1, -1]);
         let e = err_of(&m);
         assert!(e.contains("trees[0].right_children[0]"), "{e}");
 
@@ -894,7 +1098,10 @@ mod tests {
         let mut m = model();
         m["learner"]["gradient_booster"]["model"]["tree_info"] = json!([0]);
         let e = err_of(&m);
-        assert!(e.contains("learner.gradient_booster.model.tree_info"), "{e}");
+        assert!(
+            e.contains("learner.gradient_booster.model.tree_info"),
+            "{e}"
+        );
 
         let mut m = model();
         m["learner"]["gradient_booster"]["model"]["tree_info"] = json!([0, 1]);
@@ -904,7 +1111,10 @@ mod tests {
         let mut m = model();
         m["learner"]["feature_names"] = json!(["a"]);
         let e = err_of(&m);
-        assert!(e.contains("learner.feature_names") && e.contains("1 names for 3"), "{e}");
+        assert!(
+            e.contains("learner.feature_names") && e.contains("1 names for 3"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -912,32 +1122,52 @@ mod tests {
         let mut m = model();
         m["learner"]["objective"]["name"] = json!("survival:cox");
         let e = err_of(&m);
-        assert!(e.contains("m.json") && e.contains("learner.objective.name") && e.contains("survival:cox"), "{e}");
+        assert!(
+            e.contains("m.json")
+                && e.contains("learner.objective.name")
+                && e.contains("survival:cox"),
+            "{e}"
+        );
 
         let m = json!({"learner": {"gradient_booster": {"model": {"weights": [0.1]}, "name": "gblinear"},
             "learner_model_param": {"base_score": "[0]", "num_feature": "1"},
             "objective": {"name": "reg:squarederror"}}, "version": [3, 2, 0]});
         let e = err_of(&m);
-        assert!(e.contains("m.json") && e.contains("learner.gradient_booster.name") && e.contains("gblinear"), "{e}");
+        assert!(
+            e.contains("m.json")
+                && e.contains("learner.gradient_booster.name")
+                && e.contains("gblinear"),
+            "{e}"
+        );
 
         let mut m = model();
-        m["learner"]["gradient_booster"]["model"]["trees"][0]["tree_param"]["size_leaf_vector"] = json!("3");
+        m["learner"]["gradient_booster"]["model"]["trees"][0]["tree_param"]["size_leaf_vector"] =
+            json!("3");
         let e = err_of(&m);
-        assert!(e.contains("m.json") && e.contains("trees[0].tree_param.size_leaf_vector") && e.contains("multi_output_tree"), "{e}");
+        assert!(
+            e.contains("m.json")
+                && e.contains("trees[0].tree_param.size_leaf_vector")
+                && e.contains("multi_output_tree"),
+            "{e}"
+        );
     }
 
     #[test]
     fn dart_weights_scale_leaves() {
         let mut m = model();
         let inner = m["learner"]["gradient_booster"].clone();
-        m["learner"]["gradient_booster"] = json!({"name": "dart", "gbtree": inner, "weight_drop": [0.5, 2.0]});
+        m["learner"]["gradient_booster"] =
+            json!({"name": "dart", "gbtree": inner, "weight_drop": [0.5, 2.0]});
         let e = load(&m).unwrap();
         assert_eq!(e.trees[0].nodes[2].value, 0.125);
         assert_eq!(e.trees[1].nodes[2].value, 0.25);
         let mut bad = m.clone();
         bad["learner"]["gradient_booster"]["weight_drop"] = json!([1.0]);
         let err = err_of(&bad);
-        assert!(err.contains("learner.gradient_booster.weight_drop"), "{err}");
+        assert!(
+            err.contains("learner.gradient_booster.weight_drop"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -972,7 +1202,10 @@ mod tests {
         let mut bad = m.clone();
         bad["learner"]["gradient_booster"]["model"]["trees"][0]["categories_nodes"] = json!([2]);
         let err = err_of(&bad);
-        assert!(err.contains("trees[0].categories_nodes") && err.contains("no category set"), "{err}");
+        assert!(
+            err.contains("trees[0].categories_nodes") && err.contains("no category set"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -991,8 +1224,13 @@ mod tests {
 
     #[test]
     fn ubj_errors_name_the_field() {
-        let e = load_ubj(b"{i\x07learner{i\x03abc[$d#i\x05\x00", "m.ubj").unwrap_err().to_string();
+        let e = load_ubj(b"{i\x07learner{i\x03abc[$d#i\x05\x00", "m.ubj")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("m.ubj: "), "{e}");
-        assert!(e.contains("learner.abc") && e.contains("truncated or malformed UBJSON"), "{e}");
+        assert!(
+            e.contains("learner.abc") && e.contains("truncated or malformed UBJSON"),
+            "{e}"
+        );
     }
 }

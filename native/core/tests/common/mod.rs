@@ -37,18 +37,33 @@ pub fn model_path(name: &str) -> PathBuf {
 /// Reads `inputs.csv` of a case into one column per feature (empty cell = NaN),
 /// with the header's names.
 pub fn read_inputs(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {
-    let text = std::fs::read_to_string(fixtures_dir().join(name).join("inputs.csv")).expect("inputs.csv");
+    let text =
+        std::fs::read_to_string(fixtures_dir().join(name).join("inputs.csv")).expect("inputs.csv");
     let mut lines = text.lines();
-    let header: Vec<String> = lines.next().expect("header").split(',').map(str::to_string).collect();
+    let header: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let mut cols = vec![Vec::new(); header.len()];
     for (i, line) in lines.enumerate() {
         if line.is_empty() {
             continue;
         }
         let cells: Vec<&str> = line.split(',').collect();
-        assert_eq!(cells.len(), header.len(), "{name}/inputs.csv line {}", i + 2);
+        assert_eq!(
+            cells.len(),
+            header.len(),
+            "{name}/inputs.csv line {}",
+            i + 2
+        );
         for (j, c) in cells.iter().enumerate() {
-            cols[j].push(if c.is_empty() { f64::NAN } else { c.parse().expect("a number") });
+            cols[j].push(if c.is_empty() {
+                f64::NAN
+            } else {
+                c.parse().expect("a number")
+            });
         }
     }
     (header, cols)
@@ -60,7 +75,8 @@ pub fn load_case(name: &str) -> (Ensemble, Vec<Vec<f64>>, Value) {
     let ensemble = model::load_file(&model_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let (_, columns) = read_inputs(name);
     let expected: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).expect("expected.json")).expect("JSON");
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).expect("expected.json"))
+            .expect("JSON");
     (ensemble, columns, expected)
 }
 
@@ -81,7 +97,13 @@ pub fn close(a: f64, b: f64, tol: f64) -> bool {
 
 /// Panics with the first mismatch (index and values) when `got` and `want` differ beyond `tol`.
 pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: {} values, expected {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: {} values, expected {}",
+        got.len(),
+        want.len()
+    );
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
         assert!(close(*a, *b, tol), "{what}[{i}]: got {a}, expected {b}");
     }
