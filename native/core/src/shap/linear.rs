@@ -6,30 +6,35 @@
 //! `F_g(t) = Z_g + t (O_g - Z_g)` for the merged factor of feature `g` on a path and
 //! `A_l(t) = ∏_{g∈P_l} F_g(t)` for leaf `l`. Then
 //!
-//! `φ_i = Σ_e (O_e - Z_e) ∫₀¹ H_e(t) / F_e(t) dt`, summed over the edges `e` that split on `i`,
+//! `φ_i = Σ_e ∫₀¹ c_e(t) H_e(t) dt`, with `c_e(t) = (O_e - Z_e) / F_e(t)`, over the edges `e` splitting on `i`,
 //!
 //! where `H_e = Σ v_l A_l` over the leaves `l` below `e` for which `e` is the *last* split on
-//! `i` (their merged factor for `i` is `F_e`). `H_e` is the subtree sum `G_e = Σ_{l below e} v_l A_l`
-//! minus the `G` of the next splits on `i` below `e`. One depth-first sweep computes every
-//! `A` on the way down (each edge multiplies its parent's product by `F_new / F_old`),
-//! `G` on the way up, and each edge's contribution when it closes: `O(nodes × n)` work per
-//! row and tree, with `n = ⌈D/2⌉` quadrature points for `D` distinct features per path,
-//! against `O(leaves × D²)` for Lundberg's algorithm.
+//! `i` (their merged factor for `i` is `F_e`). With `G_e = Σ_{l below e} v_l A_l`,
+//! `H_e = G_e - Σ G_e'` over the next splits `e'` on `i` below `e`, so
+//! `φ_i = Σ_e ∫ G_e (c_e - c_prev(e))`, `prev(e)` being the nearest split on `i` above `e`
+//! (`c = 0` when there is none). One depth-first sweep computes every `A` on the way down
+//! (each edge multiplies its parent's product by `F_new / F_old`), `G` on the way up, and
+//! each edge's term when it closes: `O(nodes × n)` work per row and tree, with `n = ⌈D/2⌉`
+//! quadrature points for `D` distinct features per path, against `O(leaves × D²)` for
+//! Lundberg's algorithm.
 //!
-//! No division happens per row: because `O ∈ {0,1}`, each edge's factor ratio is one of
-//! three values precomputed per model (`F1_e/F1_prev`, `F0_e/F1_prev`, or the local cover
-//! ratio when the feature was already off), and so is `(O_e - Z_e) w_q / F_e(t_q)`.
-//! A zero cover gives a factor that is identically zero; the products below it are then
-//! exactly zero and so are all their contributions, which is the exact answer.
+//! No division happens per row: `O ∈ {0,1}`, so an edge is in one of three states — feature
+//! still on, turned off here, or already off above — and both its factor ratio and its
+//! `c_e - c_prev` at each quadrature point are one of three values precomputed per model
+//! (the third being the local cover ratio and 0). A state is picked by multiplying with
+//! exact 0/1 masks. A zero cover gives a factor that is identically zero; the products below
+//! it are then exactly zero and so are their terms, which is the exact answer.
 //!
 //! ## Layout
 //! The sweep's control flow depends only on the tree, so [`LANES`] rows run through it
-//! together, one SIMD lane each (`[f64; LANES]` arithmetic, branch-free selects). A row block
-//! walks tree by tree over all its lane groups, so each tree's precomputed edges stay in cache.
+//! together, one SIMD lane each (`[f64; LANES]` arithmetic). A row block walks tree by tree
+//! over all its lane groups, so each tree's precomputed edges stay in cache. The kernel is
+//! compiled for AVX-512 and AVX2 as well and picked at run time; no fused multiply-add is
+//! used, so every variant gives bit-identical results.
 
 use super::quadrature::gauss_legendre01;
 use super::{block_rows, fill_base, for_row_blocks, zero_fraction, DisjointOut, ShapValues};
-use crate::{Ensemble, Matrix, Node, Result, RunControl, Tree};
+use crate::{Ensemble, Matrix, Node, Result, RunControl, SplitKind, Tree};
 
 /// Rows evaluated together, one per SIMD lane.
 pub(crate) const LANES: usize = 8;
@@ -37,28 +42,28 @@ pub(crate) const LANES: usize = 8;
 pub(crate) type Lane = [f64; LANES];
 
 const NO_PREV: u16 = u16::MAX;
+const IS_LEFT: u8 = 1;
+const IS_LEAF: u8 = 2;
+const FIRST: u8 = 4;
 
 /// One edge (parent → child) of a tree, in depth-first pre-order.
 #[derive(Clone, Debug)]
 struct EdgeRec {
-    /// Child node index.
-    node: u32,
+    /// Parent node index (whose decision the edge follows).
+    parent: u32,
     /// Feature of the parent's split.
     feature: u32,
     /// Depth of the child (root = 0).
     depth: u16,
     /// Depth of the nearest ancestor edge that splits on the same feature, or [`NO_PREV`].
     prev: u16,
-    /// True for the parent's left child.
-    is_left: bool,
-    /// True when the child is a leaf.
-    is_leaf: bool,
-    /// Local cover ratio of the edge (the factor ratio when the feature is already off).
-    z: f64,
-    /// Leaf value (leaf edges only).
-    value: f64,
-    /// Offset in [`TreePlan::coef`] of `[r_on; n]`, `[r_off; n]`, `[c_on; n]`.
+    /// [`IS_LEFT`], [`IS_LEAF`], [`FIRST`] (the parent's first child in pre-order).
+    flags: u8,
+    /// Offset in [`TreePlan::coef`] of four `n`-vectors (see [`Plan::new`]).
     coef: u32,
+    /// Factor ratio when the feature is already off (the local cover ratio); times the
+    /// leaf value for leaf edges.
+    z: f64,
 }
 
 /// Precomputed sweep of one tree.
@@ -66,6 +71,7 @@ struct EdgeRec {
 struct TreePlan {
     edges: Vec<EdgeRec>,
     coef: Vec<f64>,
+    internal: Vec<u32>,
     /// Quadrature points for this tree.
     n: usize,
     /// Output the tree adds to.
@@ -75,13 +81,18 @@ struct TreePlan {
 /// Precomputed sweeps of a whole model.
 pub(crate) struct Plan {
     trees: Vec<TreePlan>,
-    /// Per `n`: `c_off[q] = -w_q / (1 - t_q)` (the coefficient of an edge whose feature is off).
-    c_off: Vec<Vec<f64>>,
     max_depth: usize,
     max_n: usize,
+    max_nodes: usize,
 }
 
 impl Plan {
+    /// Per edge with merged cover ratio `Z_e`, previous merged ratio `Z_p` (1 and no `c_p`
+    /// when none), `F1(Z,t) = Z + t(1-Z)`, `F0(Z,t) = Z(1-t)`, `c_on(Z,t) = (1-Z) w / F1(Z,t)`,
+    /// `c_off(t) = -w / (1-t)`, the four vectors over the quadrature points are:
+    /// internal edges `[r_on, r_off, d_on, d_off]` = `[F1(Z_e)/F1(Z_p), F0(Z_e)/F1(Z_p),
+    /// c_on(Z_e) - c_on(Z_p), c_off - c_on(Z_p)]`; leaf edges (value `v`)
+    /// `[v r_on, v r_off, v r_on d_on, v r_off d_off]`.
     pub(crate) fn new(model: &Ensemble) -> Plan {
         let mut trees = Vec::with_capacity(model.trees.len());
         let mut max_depth = 0;
@@ -100,58 +111,68 @@ impl Plan {
             }
             let (t, w) = quad[n].get_or_insert_with(|| gauss_legendre01(n)).clone();
             let mut edges = Vec::with_capacity(tmp.len());
-            let mut coef = Vec::with_capacity(tmp.len() * 3 * n);
-            for (mut e, z_e, z_prev) in tmp {
+            let mut coef = Vec::with_capacity(tmp.len() * 4 * n);
+            let f1 = |z: f64, t: f64| z + t * (1.0 - z);
+            let f0 = |z: f64, t: f64| z * (1.0 - t);
+            let c_on = |z: f64, t: f64, w: f64| (1.0 - z) * w / f1(z, t);
+            for (mut e, z_e, z_prev, value) in tmp {
                 e.coef = coef.len() as u32;
                 max_depth = max_depth.max(e.depth as usize);
-                let f1 = |z: f64, t: f64| z + t * (1.0 - z);
-                let f0 = |z: f64, t: f64| z * (1.0 - t);
-                for &tq in &t {
-                    coef.push(f1(z_e, tq) / z_prev.map_or(1.0, |zp| f1(zp, tq)));
-                }
-                for &tq in &t {
-                    coef.push(f0(z_e, tq) / z_prev.map_or(1.0, |zp| f1(zp, tq)));
-                }
+                let (mut r_on, mut r_off, mut d_on, mut d_off) = (vec![], vec![], vec![], vec![]);
                 for (&tq, &wq) in t.iter().zip(&w) {
-                    coef.push((1.0 - z_e) * wq / f1(z_e, tq));
+                    let (fp, cp) = match z_prev {
+                        Some(zp) => (f1(zp, tq), c_on(zp, tq, wq)),
+                        None => (1.0, 0.0),
+                    };
+                    r_on.push(f1(z_e, tq) / fp);
+                    r_off.push(f0(z_e, tq) / fp);
+                    d_on.push(c_on(z_e, tq, wq) - cp);
+                    d_off.push(-wq / (1.0 - tq) - cp);
                 }
+                if e.flags & IS_LEAF != 0 {
+                    for q in 0..n {
+                        d_on[q] *= value * r_on[q];
+                        d_off[q] *= value * r_off[q];
+                        r_on[q] *= value;
+                        r_off[q] *= value;
+                    }
+                    e.z *= value;
+                }
+                coef.extend(r_on.into_iter().chain(r_off).chain(d_on).chain(d_off));
                 edges.push(e);
             }
             max_n = max_n.max(n);
+            let internal = (0..tree.nodes.len() as u32)
+                .filter(|&i| !tree.nodes[i as usize].is_leaf())
+                .collect();
             trees.push(TreePlan {
                 edges,
                 coef,
+                internal,
                 n,
                 output: k as usize,
             });
         }
-        let c_off = (0..=max_n)
-            .map(|n| {
-                if n == 0 {
-                    return Vec::new();
-                }
-                let (t, w) = gauss_legendre01(n);
-                t.iter().zip(&w).map(|(t, w)| -w / (1.0 - t)).collect()
-            })
-            .collect();
+        let max_nodes = model.trees.iter().map(|t| t.nodes.len()).max().unwrap_or(0);
         Plan {
             trees,
-            c_off,
             max_depth,
             max_n,
+            max_nodes,
         }
     }
 }
 
-/// Pre-order walk collecting edges with their merged cover ratio and the previous one.
-/// `last[f]` holds (depth, merged Z) of the nearest ancestor edge on feature `f`.
+/// Pre-order walk collecting edges with their merged cover ratio, the previous one and
+/// the child's value. `last[f]` holds (depth, merged Z) of the nearest ancestor edge on `f`.
+#[allow(clippy::type_complexity)]
 fn build(
     tree: &Tree,
     node: usize,
     depth: u16,
     uniq: usize,
     last: &mut [(u16, f64)],
-    out: &mut Vec<(EdgeRec, f64, Option<f64>)>,
+    out: &mut Vec<(EdgeRec, f64, Option<f64>, f64)>,
     uniq_max: &mut usize,
 ) {
     let nd = &tree.nodes[node];
@@ -168,20 +189,21 @@ fn build(
         };
         let z_e = z_prev.unwrap_or(1.0) * z;
         let c = &tree.nodes[child];
+        let flags =
+            if is_left { IS_LEFT | FIRST } else { 0 } | if c.is_leaf() { IS_LEAF } else { 0 };
         out.push((
             EdgeRec {
-                node: child as u32,
+                parent: node as u32,
                 feature: f as u32,
                 depth: depth + 1,
                 prev,
-                is_left,
-                is_leaf: c.is_leaf(),
-                z,
-                value: c.value,
+                flags,
                 coef: 0,
+                z,
             },
             z_e,
             z_prev,
+            c.value,
         ));
         if !c.is_leaf() {
             last[f] = (depth + 1, z_e);
@@ -195,10 +217,10 @@ fn build(
 pub(crate) struct Scratch {
     a: Vec<Lane>,
     g: Vec<Lane>,
-    sub: Vec<Lane>,
-    dec: Vec<Lane>,
-    ost: Vec<Lane>,
+    on: Vec<Lane>,
+    offon: Vec<Lane>,
     open: Vec<u32>,
+    dec: Vec<Lane>,
     rows: Vec<f64>,
     xt: Vec<Lane>,
     phi: Vec<Lane>,
@@ -211,10 +233,10 @@ impl Scratch {
         Scratch {
             a: vec![z; d * plan.max_n],
             g: vec![z; d * plan.max_n],
-            sub: vec![z; d * plan.max_n],
-            dec: vec![z; d],
-            ost: vec![z; d],
+            on: vec![z; d],
+            offon: vec![z; d],
             open: vec![0; d],
+            dec: vec![z; plan.max_nodes],
             rows: Vec::new(),
             xt: Vec::new(),
             phi: Vec::new(),
@@ -222,9 +244,9 @@ impl Scratch {
     }
 }
 
-/// 1.0 in the lanes whose value goes left at `node`, else 0.0 (decided by [`Tree::goes_left`]).
+/// 1.0 in the lanes whose value goes left at `node`, else 0.0, decided by [`Tree::goes_left`].
 #[inline(always)]
-pub(crate) fn decide(tree: &Tree, node: &Node, x: &Lane) -> Lane {
+fn decide_lanes(tree: &Tree, node: &Node, x: &Lane) -> Lane {
     let mut d = [0.0; LANES];
     for l in 0..LANES {
         d[l] = if tree.goes_left(node, x[l]) { 1.0 } else { 0.0 };
@@ -232,30 +254,52 @@ pub(crate) fn decide(tree: &Tree, node: &Node, x: &Lane) -> Lane {
     d
 }
 
+/// [`decide_lanes`], with the numeric split kinds made compile-time constants (a copy of
+/// the node with a literal `kind`) so that `goes_left` folds to a vectorisable comparison.
 #[inline(always)]
-fn add_into(dst: &mut Lane, src: &Lane) {
-    for l in 0..LANES {
-        dst[l] += src[l];
+pub(crate) fn decide(tree: &Tree, node: &Node, x: &Lane) -> Lane {
+    match node.kind {
+        SplitKind::XgbNumeric => decide_lanes(
+            tree,
+            &Node {
+                kind: SplitKind::XgbNumeric,
+                ..node.clone()
+            },
+            x,
+        ),
+        SplitKind::LgbNumericNan => decide_lanes(
+            tree,
+            &Node {
+                kind: SplitKind::LgbNumericNan,
+                ..node.clone()
+            },
+            x,
+        ),
+        SplitKind::LgbNumericNone => decide_lanes(
+            tree,
+            &Node {
+                kind: SplitKind::LgbNumericNone,
+                ..node.clone()
+            },
+            x,
+        ),
+        SplitKind::LgbNumericZero => decide_lanes(
+            tree,
+            &Node {
+                kind: SplitKind::LgbNumericZero,
+                ..node.clone()
+            },
+            x,
+        ),
+        _ => decide_lanes(tree, node, x),
     }
 }
 
-/// Sweeps one tree for one lane group. `xt[f]` holds feature `f` of the group's rows,
-/// `phi[f]` (already offset to the tree's output) accumulates SHAP values.
+/// Sweeps one tree for one lane group. `s.dec` holds the group's decisions at every internal
+/// node; `phi[f]` (already offset to the tree's output) accumulates SHAP values.
 #[inline(always)]
-fn sweep(
-    tp: &TreePlan,
-    tree: &Tree,
-    c_off: &[f64],
-    xt: &[Lane],
-    s: &mut Scratch,
-    phi: &mut [Lane],
-) {
+fn sweep(tp: &TreePlan, s: &mut Scratch, phi: &mut [Lane]) {
     let n = tp.n;
-    let root = &tree.nodes[0];
-    if root.is_leaf() {
-        return;
-    }
-    s.dec[0] = decide(tree, root, &xt[root.feature as usize]);
     for q in 0..n {
         s.a[q] = [1.0; LANES];
     }
@@ -263,103 +307,90 @@ fn sweep(
     for (ei, e) in tp.edges.iter().enumerate() {
         let d = e.depth as usize;
         while cur >= d {
-            close(tp, c_off, s, phi, cur);
+            close(tp, s, phi, cur);
             cur -= 1;
         }
-        let pdec = s.dec[d - 1];
+        let dp = s.dec[e.parent as usize];
         let oold = if e.prev == NO_PREV {
             [1.0; LANES]
         } else {
-            s.ost[e.prev as usize]
+            s.on[e.prev as usize]
         };
-        let mut onew = [0.0; LANES];
+        let (mut on, mut offon, mut off) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
         for l in 0..LANES {
-            let o = if e.is_left { pdec[l] } else { 1.0 - pdec[l] };
-            onew[l] = oold[l] * o;
+            let o = if e.flags & IS_LEFT != 0 {
+                dp[l]
+            } else {
+                1.0 - dp[l]
+            };
+            on[l] = oold[l] * o;
+            offon[l] = oold[l] - on[l];
+            off[l] = 1.0 - oold[l];
         }
         let c = e.coef as usize;
-        let r_on = &tp.coef[c..c + n];
-        let r_off = &tp.coef[c + n..c + 2 * n];
-        let c_on = &tp.coef[c + 2 * n..c + 3 * n];
+        let cf = &tp.coef[c..c + 4 * n];
         let z = e.z;
-        if e.is_leaf {
-            // a leaf closes at once: H = G = v A
-            let v = e.value;
+        if e.flags & IS_LEAF != 0 {
+            // a leaf edge closes at once: G = v A
             let mut acc = [0.0; LANES];
             for q in 0..n {
                 let ap = s.a[(d - 1) * n + q];
-                let mut g = [0.0; LANES];
+                let (r_on, r_off, d_on, d_off) = (cf[q], cf[n + q], cf[2 * n + q], cf[3 * n + q]);
+                let gp = &mut s.g[(d - 1) * n + q];
                 for l in 0..LANES {
-                    let ratio = if onew[l] != 0.0 {
-                        r_on[q]
-                    } else if oold[l] != 0.0 {
-                        r_off[q]
-                    } else {
-                        z
-                    };
-                    g[l] = v * (ap[l] * ratio);
-                    let cf = if onew[l] != 0.0 { c_on[q] } else { c_off[q] };
-                    acc[l] += g[l] * cf;
-                }
-                add_into(&mut s.g[(d - 1) * n + q], &g);
-                if e.prev != NO_PREV {
-                    add_into(&mut s.sub[e.prev as usize * n + q], &g);
+                    let g = ap[l] * (on[l] * r_on + offon[l] * r_off + off[l] * z);
+                    acc[l] += ap[l] * (on[l] * d_on + offon[l] * d_off);
+                    gp[l] = if e.flags & FIRST != 0 { g } else { gp[l] + g };
                 }
             }
-            add_into(&mut phi[e.feature as usize], &acc);
+            let p = &mut phi[e.feature as usize];
+            for l in 0..LANES {
+                p[l] += acc[l];
+            }
         } else {
             for q in 0..n {
                 let ap = s.a[(d - 1) * n + q];
-                let mut an = [0.0; LANES];
+                let (r_on, r_off) = (cf[q], cf[n + q]);
+                let an = &mut s.a[d * n + q];
                 for l in 0..LANES {
-                    let ratio = if onew[l] != 0.0 {
-                        r_on[q]
-                    } else if oold[l] != 0.0 {
-                        r_off[q]
-                    } else {
-                        z
-                    };
-                    an[l] = ap[l] * ratio;
+                    an[l] = ap[l] * (on[l] * r_on + offon[l] * r_off + off[l] * z);
                 }
-                s.a[d * n + q] = an;
-                s.g[d * n + q] = [0.0; LANES];
-                s.sub[d * n + q] = [0.0; LANES];
             }
-            s.ost[d] = onew;
+            s.on[d] = on;
+            s.offon[d] = offon;
             s.open[d] = ei as u32;
-            let child = &tree.nodes[e.node as usize];
-            s.dec[d] = decide(tree, child, &xt[child.feature as usize]);
             cur = d;
         }
     }
     while cur >= 1 {
-        close(tp, c_off, s, phi, cur);
+        close(tp, s, phi, cur);
         cur -= 1;
     }
 }
 
-/// Closes the open internal edge at depth `d`: adds its contribution and passes its `G` up.
+/// Closes the open internal edge at depth `d`: adds its term and passes its `G` up.
 #[inline(always)]
-fn close(tp: &TreePlan, c_off: &[f64], s: &mut Scratch, phi: &mut [Lane], d: usize) {
+fn close(tp: &TreePlan, s: &mut Scratch, phi: &mut [Lane], d: usize) {
     let n = tp.n;
     let e = &tp.edges[s.open[d] as usize];
     let c = e.coef as usize;
-    let c_on = &tp.coef[c + 2 * n..c + 3 * n];
-    let onew = s.ost[d];
+    let cf = &tp.coef[c..c + 4 * n];
+    let (on, offon) = (s.on[d], s.offon[d]);
+    let first = e.flags & FIRST != 0;
     let mut acc = [0.0; LANES];
     for q in 0..n {
         let g = s.g[d * n + q];
-        let sb = s.sub[d * n + q];
+        let (d_on, d_off) = (cf[2 * n + q], cf[3 * n + q]);
+        let gp = &mut s.g[(d - 1) * n + q];
         for l in 0..LANES {
-            let cf = if onew[l] != 0.0 { c_on[q] } else { c_off[q] };
-            acc[l] += (g[l] - sb[l]) * cf;
-        }
-        add_into(&mut s.g[(d - 1) * n + q], &g);
-        if e.prev != NO_PREV {
-            add_into(&mut s.sub[e.prev as usize * n + q], &g);
+            acc[l] += g[l] * (on[l] * d_on + offon[l] * d_off);
+            gp[l] = if first { g[l] } else { gp[l] + g[l] };
         }
     }
-    add_into(&mut phi[e.feature as usize], &acc);
+    let p = &mut phi[e.feature as usize];
+    for l in 0..LANES {
+        p[l] += acc[l];
+    }
 }
 
 /// Transposes `nrows` row-major rows (`m` values each) into lane groups: `xt[grp*m + f][l]`.
@@ -376,12 +407,92 @@ pub(crate) fn to_lanes(rows: &[f64], nrows: usize, m: usize, xt: &mut Vec<Lane>)
     }
 }
 
+/// All trees over all lane groups of a block: `phi[grp*k*m + output*m + f]`.
+#[inline(always)]
+fn block_kernel(
+    plan: &Plan,
+    model: &Ensemble,
+    xt: &[Lane],
+    groups: usize,
+    s: &mut Scratch,
+    phi: &mut [Lane],
+) {
+    let m = model.num_features;
+    let km = model.num_outputs * m;
+    for (tp, tree) in plan.trees.iter().zip(&model.trees) {
+        if tp.edges.is_empty() {
+            continue;
+        }
+        for grp in 0..groups {
+            let xg = &xt[grp * m..(grp + 1) * m];
+            for &i in &tp.internal {
+                let nd = &tree.nodes[i as usize];
+                s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);
+            }
+            let ph = &mut phi[grp * km + tp.output * m..grp * km + (tp.output + 1) * m];
+            sweep(tp, s, ph);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_kernel_avx512(
+    plan: &Plan,
+    model: &Ensemble,
+    xt: &[Lane],
+    groups: usize,
+    s: &mut Scratch,
+    phi: &mut [Lane],
+) {
+    block_kernel(plan, model, xt, groups, s, phi)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block_kernel_avx2(
+    plan: &Plan,
+    model: &Ensemble,
+    xt: &[Lane],
+    groups: usize,
+    s: &mut Scratch,
+    phi: &mut [Lane],
+) {
+    block_kernel(plan, model, xt, groups, s, phi)
+}
+
+/// Which compiled variant of the kernel runs.
+#[derive(Clone, Copy)]
+enum Simd {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Base,
+}
+
+fn detect() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::env::var_os("ARROWSHAP_NO_SIMD").is_none() {
+            if is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") {
+                return Simd::Avx2;
+            }
+        }
+    }
+    Simd::Base
+}
+
 /// Path-dependent SHAP values (input already checked).
 pub(crate) fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<ShapValues> {
     let rows = x.rows();
     let m = model.num_features;
     let k = model.num_outputs;
     let plan = Plan::new(model);
+    let simd = detect();
     let mut values = vec![0.0; (m + 1) * rows * k];
     let out = DisjointOut::new(&mut values);
     let block = block_rows(rows, ctl, LANES, 256);
@@ -400,12 +511,16 @@ pub(crate) fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> 
             let mut phi = std::mem::take(&mut s.phi);
             phi.clear();
             phi.resize(groups * km, [0.0; LANES]);
-            for (tp, tree) in plan.trees.iter().zip(&model.trees) {
-                let c_off = &plan.c_off[tp.n];
-                for grp in 0..groups {
-                    let ph = &mut phi[grp * km + tp.output * m..grp * km + (tp.output + 1) * m];
-                    sweep(tp, tree, c_off, &xt[grp * m..(grp + 1) * m], s, ph);
-                }
+            match simd {
+                // SAFETY: the CPU supports the enabled features (checked by `detect`).
+                #[cfg(target_arch = "x86_64")]
+                Simd::Avx512 => unsafe {
+                    block_kernel_avx512(&plan, model, &xt, groups, s, &mut phi)
+                },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                Simd::Avx2 => unsafe { block_kernel_avx2(&plan, model, &xt, groups, s, &mut phi) },
+                Simd::Base => block_kernel(&plan, model, &xt, groups, s, &mut phi),
             }
             for j in 0..m {
                 for r in 0..nrows {
