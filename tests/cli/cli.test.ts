@@ -233,6 +233,9 @@ test('bad config: one line per issue naming the key; unknown options and command
   failsWith(t, await cli(['explain', '--model', 'x.json']), /Missing required arguments: inputs, samples-out/);
   failsWith(t, await cli(['explain', '--model', 'x.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--algorithm', 'magic']), /Invalid values/);
   failsWith(t, await cli(['frobnicate']), /Unknown argument: frobnicate/);
+  failsWith(t, await cli(['registry']), /registry: name a subcommand: register, alias or list/);
+  failsWith(t, await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--limit', '0']), /^arrowshap: --limit: expected an integer >= 1, got 0$/);
+  failsWith(t, await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--threads', 'many']), /^arrowshap: --threads: expected an integer >= 0, got NaN$/);
   failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', 'out.xlsx']), /cannot tell the format of .*out\.xlsx/);
   failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', join(dir, 's.csv'), '--algorithm', 'kernel']), /"kernel" needs a background sample/);
   t.false(existsSync(join(dir, 's.csv')));

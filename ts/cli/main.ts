@@ -199,6 +199,13 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('threads', { type: 'number', describe: 'native threads (0 = all cores)' })
           .option('batch-rows', { type: 'number', describe: 'rows per native call (default 65536)' }),
       async (args) => {
+        for (const flag of ['limit', 'threads', 'nsamples', 'batch-rows'] as const) {
+          const v = args[flag];
+          const min = flag === 'threads' ? 0 : 1;
+          if (v !== undefined && (!Number.isInteger(v) || v < min)) {
+            throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${String(v)}`);
+          }
+        }
         const job = new ExplanationsJob(explainJobConfig(args as unknown as ExplainArgs), {
           signal: controller.signal,
           onProgress: bar.onProgress,
