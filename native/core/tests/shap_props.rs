@@ -78,12 +78,11 @@ fn assert_additive(model: &Ensemble, sv: &ShapValues, rows: &[Vec<f64>], what: &
     let mut pred = vec![0.0; k];
     for (r, row) in rows.iter().enumerate() {
         model.predict_row_into(row, &mut pred);
-        for kk in 0..k {
+        for (kk, &p) in pred.iter().enumerate() {
             let total: f64 = (0..=m).map(|j| sv.get(r, kk, j)).sum();
             assert!(
-                close(total, pred[kk]),
-                "{what}: additivity, row {r} output {kk}: {total} vs {}",
-                pred[kk]
+                close(total, p),
+                "{what}: additivity, row {r} output {kk}: {total} vs {p}"
             );
         }
     }

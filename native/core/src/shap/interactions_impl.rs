@@ -14,6 +14,10 @@
 //! The diagonal is `φ_i - Σ_{j≠i} φ_ij` with `φ_i` from the same products, so each row sums
 //! to the SHAP value exactly as XGBoost fills it. Rows run [`LANES`] at a time.
 
+// Lane and quadrature loops are written with indices on purpose: fixed-size
+// `[f64; LANES]` index loops are what the compiler turns into SIMD code.
+#![allow(clippy::needless_range_loop)]
+
 use super::linear::{decide, Lane, LANES};
 use super::quadrature::gauss_legendre01;
 use super::{block_rows, for_row_blocks, zero_fraction, DisjointOut, InteractionValues};

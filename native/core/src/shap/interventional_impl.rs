@@ -242,7 +242,7 @@ pub(crate) fn interventional(
                 marks: vec![0; m],
                 path: Vec::with_capacity(depth + 1),
                 rows: Vec::new(),
-                phi: vec![0.0; k * m],
+                phi: Vec::new(),
             },
             |s, start, nrows| {
                 s.rows.resize(nrows * m, 0.0);
@@ -253,28 +253,33 @@ pub(crate) fn interventional(
                 }
                 let rows_buf = std::mem::take(&mut s.rows);
                 let mut phi = std::mem::take(&mut s.phi);
-                for r in 0..nrows {
-                    let xr = &rows_buf[r * m..(r + 1) * m];
-                    phi.iter_mut().for_each(|v| *v = 0.0);
-                    for (ti, (tree, &o)) in model.trees.iter().zip(&model.tree_output).enumerate() {
-                        let nn = tree.nodes.len();
+                phi.clear();
+                phi.resize(nrows * k * m, 0.0);
+                // tree by tree over the block's rows, so that a tree's nodes and bit sets
+                // stay in cache while the rows walk it
+                for (ti, (tree, &o)) in model.trees.iter().zip(&model.tree_output).enumerate() {
+                    let nn = tree.nodes.len();
+                    let o = o as usize;
+                    for r in 0..nrows {
                         let walk = Walk {
                             tree,
                             bits: &bits[offsets[ti] * w..(offsets[ti] + nn) * w],
                             w,
-                            x: xr,
+                            x: &rows_buf[r * m..(r + 1) * m],
                             wpos,
                             wneg,
                             stride,
                         };
-                        let o = o as usize;
-                        visit(&walk, 0, 0, 0, 0, 0, s, &mut phi[o * m..(o + 1) * m]);
+                        let ph = &mut phi[(r * k + o) * m..(r * k + o + 1) * m];
+                        visit(&walk, 0, 0, 0, 0, 0, s, ph);
                     }
-                    for j in 0..m {
+                }
+                for j in 0..m {
+                    for r in 0..nrows {
                         for kk in 0..k {
                             let i = j * rows * k + (start + r) * k + kk;
                             // SAFETY: rows start..start+nrows belong to this block only.
-                            unsafe { out.add(i, phi[kk * m + j]) };
+                            unsafe { out.add(i, phi[(r * k + kk) * m + j]) };
                         }
                     }
                 }

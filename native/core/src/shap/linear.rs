@@ -32,6 +32,10 @@
 //! compiled for AVX-512 and AVX2 as well and picked at run time; no fused multiply-add is
 //! used, so every variant gives bit-identical results.
 
+// Lane and quadrature loops are written with indices on purpose: fixed-size
+// `[f64; LANES]` index loops are what the compiler turns into SIMD code.
+#![allow(clippy::needless_range_loop)]
+
 use super::quadrature::gauss_legendre01;
 use super::{block_rows, fill_base, for_row_blocks, zero_fraction, DisjointOut, ShapValues};
 use crate::{Ensemble, Matrix, Node, Result, RunControl, SplitKind, Tree};
