@@ -41,7 +41,7 @@ use super::{block_rows, fill_base, for_row_blocks, zero_fraction, DisjointOut, S
 use crate::{Ensemble, Matrix, Node, Result, RunControl, SplitKind, Tree};
 
 /// Rows evaluated together, one per SIMD lane.
-pub(crate) const LANES: usize = 8;
+pub(crate) const LANES: usize = 16;
 /// One value per lane.
 pub(crate) type Lane = [f64; LANES];
 
@@ -314,61 +314,92 @@ fn sweep(tp: &TreePlan, s: &mut Scratch, phi: &mut [Lane]) {
             close(tp, s, phi, cur);
             cur -= 1;
         }
-        let dp = s.dec[e.parent as usize];
-        let oold = if e.prev == NO_PREV {
-            [1.0; LANES]
+        if e.prev == NO_PREV {
+            open_edge::<false>(tp, e, ei, d, s, phi);
         } else {
-            s.on[e.prev as usize]
-        };
-        let (mut on, mut offon, mut off) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
-        for l in 0..LANES {
-            let o = if e.flags & IS_LEFT != 0 {
-                dp[l]
-            } else {
-                1.0 - dp[l]
-            };
-            on[l] = oold[l] * o;
-            offon[l] = oold[l] - on[l];
-            off[l] = 1.0 - oold[l];
+            open_edge::<true>(tp, e, ei, d, s, phi);
         }
-        let c = e.coef as usize;
-        let cf = &tp.coef[c..c + 4 * n];
-        let z = e.z;
-        if e.flags & IS_LEAF != 0 {
-            // a leaf edge closes at once: G = v A
-            let mut acc = [0.0; LANES];
-            for q in 0..n {
-                let ap = s.a[(d - 1) * n + q];
-                let (r_on, r_off, d_on, d_off) = (cf[q], cf[n + q], cf[2 * n + q], cf[3 * n + q]);
-                let gp = &mut s.g[(d - 1) * n + q];
-                for l in 0..LANES {
-                    let g = ap[l] * (on[l] * r_on + offon[l] * r_off + off[l] * z);
-                    acc[l] += ap[l] * (on[l] * d_on + offon[l] * d_off);
-                    gp[l] = if e.flags & FIRST != 0 { g } else { gp[l] + g };
-                }
-            }
-            let p = &mut phi[e.feature as usize];
-            for l in 0..LANES {
-                p[l] += acc[l];
-            }
-        } else {
-            for q in 0..n {
-                let ap = s.a[(d - 1) * n + q];
-                let (r_on, r_off) = (cf[q], cf[n + q]);
-                let an = &mut s.a[d * n + q];
-                for l in 0..LANES {
-                    an[l] = ap[l] * (on[l] * r_on + offon[l] * r_off + off[l] * z);
-                }
-            }
-            s.on[d] = on;
-            s.offon[d] = offon;
-            s.open[d] = ei as u32;
+        if e.flags & IS_LEAF == 0 {
             cur = d;
         }
     }
     while cur >= 1 {
         close(tp, s, phi, cur);
         cur -= 1;
+    }
+}
+
+/// Opens edge `e` (index `ei`, child depth `d`): a leaf edge adds its term and its `G` at
+/// once; an internal edge computes the child's products and stays open until its subtree
+/// is done. `PREV` is false when no ancestor splits on the same feature (the feature is
+/// then never "already off", and that term is compiled out).
+#[inline(always)]
+fn open_edge<const PREV: bool>(
+    tp: &TreePlan,
+    e: &EdgeRec,
+    ei: usize,
+    d: usize,
+    s: &mut Scratch,
+    phi: &mut [Lane],
+) {
+    let n = tp.n;
+    let dp = s.dec[e.parent as usize];
+    let oold = if PREV {
+        s.on[e.prev as usize]
+    } else {
+        [1.0; LANES]
+    };
+    let (mut on, mut offon, mut off) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+    for l in 0..LANES {
+        let o = if e.flags & IS_LEFT != 0 {
+            dp[l]
+        } else {
+            1.0 - dp[l]
+        };
+        on[l] = oold[l] * o;
+        offon[l] = oold[l] - on[l];
+        off[l] = 1.0 - oold[l];
+    }
+    let c = e.coef as usize;
+    let cf = &tp.coef[c..c + 4 * n];
+    let z = e.z;
+    if e.flags & IS_LEAF != 0 {
+        let first = e.flags & FIRST != 0;
+        let mut acc = [0.0; LANES];
+        for q in 0..n {
+            let ap = s.a[(d - 1) * n + q];
+            let (r_on, r_off, d_on, d_off) = (cf[q], cf[n + q], cf[2 * n + q], cf[3 * n + q]);
+            let gp = &mut s.g[(d - 1) * n + q];
+            for l in 0..LANES {
+                let mut r = on[l] * r_on + offon[l] * r_off;
+                if PREV {
+                    r += off[l] * z;
+                }
+                let g = ap[l] * r;
+                acc[l] += ap[l] * (on[l] * d_on + offon[l] * d_off);
+                gp[l] = if first { g } else { gp[l] + g };
+            }
+        }
+        let p = &mut phi[e.feature as usize];
+        for l in 0..LANES {
+            p[l] += acc[l];
+        }
+    } else {
+        for q in 0..n {
+            let ap = s.a[(d - 1) * n + q];
+            let (r_on, r_off) = (cf[q], cf[n + q]);
+            let an = &mut s.a[d * n + q];
+            for l in 0..LANES {
+                let mut r = on[l] * r_on + offon[l] * r_off;
+                if PREV {
+                    r += off[l] * z;
+                }
+                an[l] = ap[l] * r;
+            }
+        }
+        s.on[d] = on;
+        s.offon[d] = offon;
+        s.open[d] = ei as u32;
     }
 }
 
