@@ -12,7 +12,9 @@
 //! the factors give every "all but one" product, and a running product between `i` and `j`
 //! every "all but two": `O(d² n)` per leaf, no division (so zero covers need no special case).
 //! The diagonal is `φ_i - Σ_{j≠i} φ_ij` with `φ_i` from the same products, so each row sums
-//! to the SHAP value exactly as XGBoost fills it. Rows run [`LANES`] at a time.
+//! to the SHAP value exactly as XGBoost fills it. Rows run [`LANES`] at a time, and the
+//! per-group accumulators cover only the features some split uses (rows and columns of
+//! unused features are zero).
 
 // Lane and quadrature loops are written with indices on purpose: fixed-size
 // `[f64; LANES]` index loops are what the compiler turns into SIMD code.
@@ -26,6 +28,7 @@ use crate::{Ensemble, Matrix, Result, RunControl, Tree};
 /// One distinct feature on a leaf's path.
 #[derive(Clone, Debug)]
 struct Elem {
+    /// Compact index of the feature (among the features the model splits on).
     feature: u32,
     /// Product of the cover ratios of the path's splits on the feature.
     z: f64,
@@ -53,7 +56,7 @@ struct ITree {
     output: usize,
 }
 
-fn plan_tree(tree: &Tree, output: usize) -> ITree {
+fn plan_tree(tree: &Tree, output: usize, slot: &[u32]) -> ITree {
     let mut it = ITree {
         leaves: Vec::new(),
         elems: Vec::new(),
@@ -64,12 +67,18 @@ fn plan_tree(tree: &Tree, output: usize) -> ITree {
         output,
     };
     let mut path: Vec<(u32, bool, u32, f64)> = Vec::new(); // (parent, is_left, feature, z)
-    walk(tree, 0, &mut path, &mut it);
+    walk(tree, 0, &mut path, &mut it, slot);
     it.n = it.max_d.div_ceil(2).max(1);
     it
 }
 
-fn walk(tree: &Tree, node: usize, path: &mut Vec<(u32, bool, u32, f64)>, it: &mut ITree) {
+fn walk(
+    tree: &Tree,
+    node: usize,
+    path: &mut Vec<(u32, bool, u32, f64)>,
+    it: &mut ITree,
+    slot: &[u32],
+) {
     let nd = &tree.nodes[node];
     if nd.is_leaf() {
         if path.is_empty() {
@@ -89,7 +98,7 @@ fn walk(tree: &Tree, node: usize, path: &mut Vec<(u32, bool, u32, f64)>, it: &mu
                 }
             }
             it.elems.push(Elem {
-                feature: f,
+                feature: slot[f as usize],
                 z,
                 edges: (e0, it.edges.len() as u32),
             });
@@ -110,7 +119,7 @@ fn walk(tree: &Tree, node: usize, path: &mut Vec<(u32, bool, u32, f64)>, it: &mu
             nd.feature,
             zero_fraction(tree, node, child),
         ));
-        walk(tree, child, path, it);
+        walk(tree, child, path, it, slot);
         path.pop();
     }
 }
@@ -240,11 +249,23 @@ pub(crate) fn interactions(
     let rows = x.rows();
     let m = model.num_features;
     let k = model.num_outputs;
+    // accumulate over the features the model splits on only (compact indices)
+    let mut slot = vec![u32::MAX; m];
+    for t in &model.trees {
+        for nd in t.nodes.iter().filter(|n| !n.is_leaf()) {
+            slot[nd.feature as usize] = 0;
+        }
+    }
+    let used: Vec<usize> = (0..m).filter(|&f| slot[f] == 0).collect();
+    for (c, &f) in used.iter().enumerate() {
+        slot[f] = c as u32;
+    }
+    let u = used.len();
     let plans: Vec<ITree> = model
         .trees
         .iter()
         .zip(&model.tree_output)
-        .map(|(t, &o)| plan_tree(t, o as usize))
+        .map(|(t, &o)| plan_tree(t, o as usize, &slot))
         .collect();
     let max_n = plans.iter().map(|p| p.n).max().unwrap_or(1);
     let max_d = plans.iter().map(|p| p.max_d).max().unwrap_or(0);
@@ -276,8 +297,8 @@ pub(crate) fn interactions(
             run: vec![z; max_n],
             rows: Vec::new(),
             xt: Vec::new(),
-            phi: vec![z; k * m],
-            int: vec![z; k * m * m],
+            phi: vec![z; k * u],
+            int: vec![z; k * u * u],
         },
         |s, start, nrows| {
             s.rows.resize(nrows * m, 0.0);
@@ -296,16 +317,16 @@ pub(crate) fn interactions(
                         s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);
                     }
                     let (t, w) = &quad[it.n];
-                    let ph = &mut phi[it.output * m..(it.output + 1) * m];
-                    let ii = &mut int[it.output * m * m..(it.output + 1) * m * m];
+                    let ph = &mut phi[it.output * u..(it.output + 1) * u];
+                    let ii = &mut int[it.output * u * u..(it.output + 1) * u * u];
                     for leaf in &it.leaves {
-                        leaf_terms(it, leaf, t, w, s, ph, ii, m);
+                        leaf_terms(it, leaf, t, w, s, ph, ii, u);
                     }
                 }
                 for kk in 0..k {
-                    for i in 0..m {
-                        let row = &mut int[(kk * m + i) * m..(kk * m + i + 1) * m];
-                        let mut diag = phi[kk * m + i];
+                    for i in 0..u {
+                        let row = &mut int[(kk * u + i) * u..(kk * u + i + 1) * u];
+                        let mut diag = phi[kk * u + i];
                         for (j, v) in row.iter().enumerate() {
                             if j != i {
                                 for l in 0..LANES {
@@ -316,16 +337,17 @@ pub(crate) fn interactions(
                         row[i] = diag;
                     }
                 }
-                for j in 0..m {
+                // features no split uses keep their zeros
+                for (jc, &j) in used.iter().enumerate() {
                     for l in 0..LANES.min(nrows - grp * LANES) {
                         let r = start + grp * LANES + l;
                         for kk in 0..k {
-                            for i in 0..m {
+                            for (ic, &i) in used.iter().enumerate() {
                                 // SAFETY: rows start..start+nrows belong to this block only.
                                 unsafe {
                                     out.write(
                                         j * tt + (r * k + kk) * m + i,
-                                        int[(kk * m + i) * m + j][l],
+                                        int[(kk * u + ic) * u + jc][l],
                                     )
                                 };
                             }

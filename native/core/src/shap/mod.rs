@@ -3,7 +3,7 @@
 //! * [`path_dependent`]: per-sample SHAP values with the cover-weighted
 //!   (path-dependent) value function, what XGBoost's `pred_contribs` and
 //!   LightGBM's `pred_contrib` return. The fast path is a lane-vectorised
-//!   *Linear TreeSHAP* with Gauss–Legendre quadrature (see [`linear`] below).
+//!   *Linear TreeSHAP* with Gauss–Legendre quadrature (described below).
 //! * [`interactions`]: SHAP interaction values (`pred_interactions`, M×M part).
 //! * [`interventional`]: SHAP values against a background set, as shap's
 //!   `TreeExplainer(data=bg, feature_perturbation="interventional")` on the raw output.
