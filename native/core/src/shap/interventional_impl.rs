@@ -12,23 +12,41 @@
 //! the rows that agree with `x` continue with it; those that disagree branch into "feature
 //! taken from `x`" and "feature taken from `z`" (unless an earlier split on the same feature
 //! already decided it); empty sets stop. Rows that share a state share all the work up to
-//! the point where they part, and a leaf adds `popcount(set)` times its terms. The
-//! background's left/right bits per split are computed once per call. Exact: only integer
+//! the point where they part, and a leaf state counts `popcount(set)` rows at once (on a
+//! 500-tree depth-8 model with 100 background rows, about 1.2 visits per node per sample,
+//! where the pairwise walk makes one walk per background row). Since a leaf state adds the
+//! same amount to every feature of `X` (and of `Zs`), the walk returns those sums and each
+//! feature collects them where it was marked, O(1) per leaf state. The background's and the
+//! block's decisions at every split are computed once, as bits, with [`Tree::goes_left`];
+//! trees are walked one at a time over a block of rows to stay in cache. Exact: only integer
 //! counts are merged.
+//!
+//! [`Tree::goes_left`]: crate::Tree::goes_left
 
+use super::linear::{decide, to_lanes, Lane, LANES};
 use super::{block_rows, fill_base, for_row_blocks_ex, DisjointOut, ShapValues};
-use crate::{Ensemble, Error, Matrix, Result, RunControl, Tree};
+use crate::{Ensemble, Error, Matrix, Result, RunControl, LEAF};
 use rayon::prelude::*;
 
 /// Upper bound on the bytes of background bit sets held at once.
 const BITS_BUDGET: usize = 64 << 20;
 
+/// A node reduced to what the walk reads (the decisions are precomputed as bits).
+#[derive(Clone, Copy)]
+struct CNode {
+    left: u32,
+    right: u32,
+    feature: u32,
+    value: f64,
+}
+
 struct Walk<'a> {
-    tree: &'a Tree,
+    nodes: &'a [CNode],
     /// Per node, `w` words: bit b set when background row b goes left.
     bits: &'a [u64],
     w: usize,
-    x: &'a [f64],
+    /// Bit i set when the explained row goes left at node i.
+    xdec: &'a [u64],
     wpos: &'a [f64],
     wneg: &'a [f64],
     stride: usize,
@@ -36,14 +54,19 @@ struct Walk<'a> {
 
 struct Scratch {
     sets: Vec<u64>,
+    xt: Vec<Lane>,
+    xdec: Vec<u64>,
     marks: Vec<i8>,
-    path: Vec<u32>,
     rows: Vec<f64>,
     phi: Vec<f64>,
 }
 
 /// Visits `node` with the background rows in `sets[cur..cur+w]`; `r` is the recursion depth,
 /// `a`/`b` the sizes of `X`/`Zs`; `s.marks[g]` is 1 for features in `X`, -1 in `Zs`.
+///
+/// Every leaf state adds the same `v·cnt·w₊(a,b)` to each feature of `X` and subtracts the
+/// same `v·cnt·w₋(a,b)` from each feature of `Zs`, so the walk returns the sums of these two
+/// over the subtree and a feature collects them where it was marked: O(1) per leaf state.
 #[allow(clippy::too_many_arguments)]
 fn visit(
     c: &Walk,
@@ -54,28 +77,19 @@ fn visit(
     b: usize,
     s: &mut Scratch,
     phi: &mut [f64],
-) {
+) -> (f64, f64) {
     let w = c.w;
-    let nd = &c.tree.nodes[node];
-    if nd.is_leaf() {
+    let nd = c.nodes[node];
+    if nd.left == LEAF {
         if a + b == 0 {
-            return; // reached by x and z alike: no attribution
+            return (0.0, 0.0); // reached by x and z alike: no attribution
         }
         let cnt: u32 = s.sets[cur..cur + w].iter().map(|v| v.count_ones()).sum();
         let v = nd.value * cnt as f64;
-        let wx = v * c.wpos[a * c.stride + b];
-        let wz = v * c.wneg[a * c.stride + b];
-        for &g in &s.path {
-            if s.marks[g as usize] > 0 {
-                phi[g as usize] += wx;
-            } else {
-                phi[g as usize] -= wz;
-            }
-        }
-        return;
+        return (v * c.wpos[a * c.stride + b], v * c.wneg[a * c.stride + b]);
     }
     let g = nd.feature as usize;
-    let xl = c.tree.goes_left(nd, c.x[g]);
+    let xl = c.xdec[node / 64] >> (node % 64) & 1 == 1;
     let (dx, other) = if xl {
         (nd.left as usize, nd.right as usize)
     } else {
@@ -83,8 +97,7 @@ fn visit(
     };
     if s.marks[g] > 0 {
         // feature taken from x: every row follows x
-        visit(c, dx, cur, r + 1, a, b, s, phi);
-        return;
+        return visit(c, dx, cur, r + 1, a, b, s, phi);
     }
     let aoff = w + r * 2 * w;
     let doff = aoff + w;
@@ -102,28 +115,32 @@ fn visit(
             any_d |= dis != 0;
         }
     }
+    let mut sum = (0.0, 0.0);
     if s.marks[g] < 0 {
         // feature taken from z: every row follows its own value
         if any_a {
-            visit(c, dx, aoff, r + 1, a, b, s, phi);
+            sum = visit(c, dx, aoff, r + 1, a, b, s, phi);
         }
         if any_d {
-            visit(c, other, doff, r + 1, a, b, s, phi);
+            let t = visit(c, other, doff, r + 1, a, b, s, phi);
+            sum = (sum.0 + t.0, sum.1 + t.1);
         }
-        return;
+        return sum;
     }
     if any_a {
-        visit(c, dx, aoff, r + 1, a, b, s, phi);
+        sum = visit(c, dx, aoff, r + 1, a, b, s, phi);
     }
     if any_d {
-        s.path.push(g as u32);
         s.marks[g] = 1;
-        visit(c, dx, doff, r + 1, a + 1, b, s, phi);
+        let tx = visit(c, dx, doff, r + 1, a + 1, b, s, phi);
+        phi[g] += tx.0;
         s.marks[g] = -1;
-        visit(c, other, doff, r + 1, a, b + 1, s, phi);
+        let tz = visit(c, other, doff, r + 1, a, b + 1, s, phi);
+        phi[g] -= tz.1;
         s.marks[g] = 0;
-        s.path.pop();
+        sum = (sum.0 + tx.0 + tz.0, sum.1 + tx.1 + tz.1);
     }
+    sum
 }
 
 /// `1 / C(n, k)` without overflow for the sizes that occur.
@@ -185,6 +202,18 @@ pub(crate) fn interventional(
         offsets.push(total_nodes);
         total_nodes += t.nodes.len();
     }
+    let cnodes: Vec<CNode> = model
+        .trees
+        .iter()
+        .flat_map(|t| t.nodes.iter())
+        .map(|n| CNode {
+            left: n.left,
+            right: n.right,
+            feature: n.feature,
+            value: n.value,
+        })
+        .collect();
+    let cnodes = &cnodes;
     let chunk = ((BITS_BUDGET * 8) / total_nodes.max(1)).clamp(64, 4096) / 64 * 64;
     let passes = nb.div_ceil(chunk);
 
@@ -239,8 +268,9 @@ pub(crate) fn interventional(
             last,
             || Scratch {
                 sets: vec![0; w + (depth + 2) * 2 * w],
+                xt: Vec::new(),
+                xdec: Vec::new(),
                 marks: vec![0; m],
-                path: Vec::with_capacity(depth + 1),
                 rows: Vec::new(),
                 phi: Vec::new(),
             },
@@ -257,15 +287,35 @@ pub(crate) fn interventional(
                 phi.resize(nrows * k * m, 0.0);
                 // tree by tree over the block's rows, so that a tree's nodes and bit sets
                 // stay in cache while the rows walk it
+                let mut xt = std::mem::take(&mut s.xt);
+                to_lanes(&rows_buf, nrows, m, &mut xt);
+                let mut xdec = std::mem::take(&mut s.xdec);
                 for (ti, (tree, &o)) in model.trees.iter().zip(&model.tree_output).enumerate() {
                     let nn = tree.nodes.len();
                     let o = o as usize;
+                    // the block's decisions at every split of the tree, one bit each
+                    let wn = nn.div_ceil(64);
+                    xdec.clear();
+                    xdec.resize(nrows * wn, 0);
+                    for (i, nd) in tree.nodes.iter().enumerate() {
+                        if nd.is_leaf() {
+                            continue;
+                        }
+                        for grp in 0..nrows.div_ceil(LANES) {
+                            let d = decide(tree, nd, &xt[grp * m + nd.feature as usize]);
+                            for l in 0..LANES.min(nrows - grp * LANES) {
+                                if d[l] != 0.0 {
+                                    xdec[(grp * LANES + l) * wn + i / 64] |= 1u64 << (i % 64);
+                                }
+                            }
+                        }
+                    }
                     for r in 0..nrows {
                         let walk = Walk {
-                            tree,
+                            nodes: &cnodes[offsets[ti]..offsets[ti] + nn],
                             bits: &bits[offsets[ti] * w..(offsets[ti] + nn) * w],
                             w,
-                            x: &rows_buf[r * m..(r + 1) * m],
+                            xdec: &xdec[r * wn..(r + 1) * wn],
                             wpos,
                             wneg,
                             stride,
@@ -274,6 +324,8 @@ pub(crate) fn interventional(
                         visit(&walk, 0, 0, 0, 0, 0, s, ph);
                     }
                 }
+                s.xt = xt;
+                s.xdec = xdec;
                 for j in 0..m {
                     for r in 0..nrows {
                         for kk in 0..k {
