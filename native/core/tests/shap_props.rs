@@ -94,6 +94,11 @@ fn check_path_dependent(model: &Ensemble, rows: &[Vec<f64>], with_brute: bool) {
     let x = Matrix::from_columns_f64(&cols).unwrap();
     let fast = shap::path_dependent(model, &x, &ctl(2)).unwrap();
     assert_eq!(
+        fast,
+        shap::path_dependent(model, &x, &ctl(1)).unwrap(),
+        "threads 1 vs 2"
+    );
+    assert_eq!(
         (fast.rows, fast.outputs, fast.features),
         (rows.len(), model.num_outputs, m)
     );
@@ -117,6 +122,11 @@ fn check_interactions(model: &Ensemble, rows: &[Vec<f64>], with_brute: bool) {
     let cols = columns(rows, m);
     let x = Matrix::from_columns_f64(&cols).unwrap();
     let iv = shap::interactions(model, &x, &ctl(2)).unwrap();
+    assert_eq!(
+        iv,
+        shap::interactions(model, &x, &ctl(1)).unwrap(),
+        "threads 1 vs 2"
+    );
     let sv = shap::path_dependent(model, &x, &ctl(2)).unwrap();
     assert_eq!(iv.values.len(), rows.len() * model.num_outputs * m * m);
     for (r, row) in rows.iter().enumerate() {
@@ -161,6 +171,11 @@ fn check_interventional(model: &Ensemble, rows: &[Vec<f64>], bg: &[Vec<f64>]) {
     let x = Matrix::from_columns_f64(&cols).unwrap();
     let b = Matrix::from_columns_f64(&bcols).unwrap();
     let sv = shap::interventional(model, &x, &b, &ctl(2)).unwrap();
+    assert_eq!(
+        sv,
+        shap::interventional(model, &x, &b, &ctl(1)).unwrap(),
+        "threads 1 vs 2"
+    );
     let bf: Vec<Vec<f64>> = rows
         .iter()
         .map(|r| brute::interventional_row(model, r, bg))
@@ -383,6 +398,45 @@ fn cancellation() {
         shap::interventional(&model, &x, &x, &c),
         Err(Error::Cancelled)
     ));
+}
+
+/// A cancellation raised while a run is under way (here by the progress callback after the
+/// first block) stops it at the next block.
+#[test]
+fn cancellation_during_a_run() {
+    let (model, data) = synth::realistic(4, 5, 4, 5, 2000);
+    let x = Matrix::from_columns_f64(&data).unwrap();
+    let flag = AtomicBool::new(false);
+    let done = AtomicUsize::new(0);
+    let report = |n: usize| {
+        done.fetch_add(n, Ordering::Relaxed);
+        flag.store(true, Ordering::Relaxed);
+    };
+    let c = RunControl {
+        threads: 1,
+        cancel: Some(&flag),
+        progress: Some(&report),
+    };
+    let bcols: Vec<Vec<f64>> = data.iter().map(|c| c[..10].to_vec()).collect();
+    let b = Matrix::from_columns_f64(&bcols).unwrap();
+    type Run<'a> = Box<dyn Fn() -> bool + 'a>;
+    let runs: Vec<Run> = vec![
+        Box::new(|| matches!(shap::path_dependent(&model, &x, &c), Err(Error::Cancelled))),
+        Box::new(|| matches!(shap::interactions(&model, &x, &c), Err(Error::Cancelled))),
+        Box::new(|| {
+            matches!(
+                shap::interventional(&model, &x, &b, &c),
+                Err(Error::Cancelled)
+            )
+        }),
+    ];
+    for run in runs {
+        flag.store(false, Ordering::Relaxed);
+        done.store(0, Ordering::Relaxed);
+        assert!(run());
+        let d = done.load(Ordering::Relaxed);
+        assert!(d > 0 && d < 2000, "stopped after {d} rows");
+    }
 }
 
 /// Progress adds up to the number of rows.
