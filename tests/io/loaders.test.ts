@@ -46,6 +46,7 @@ test('chooseFlavor: xgboost data, lightgbm default, preference order', (t) => {
   t.deepEqual(chooseFlavor({ flavors: { python_function: {}, xgboost: { data: 'model.ubj', model_format: 'ubj' } } }, 'MLmodel'), {
     flavor: 'xgboost',
     file: 'model.ubj',
+    modelFormat: 'ubj',
   });
   t.deepEqual(chooseFlavor({ flavors: { lightgbm: { lgb_version: '4.7.0' } } }, 'MLmodel'), { flavor: 'lightgbm', file: 'model.lgb' });
   t.is(chooseFlavor({ flavors: { lightgbm: { data: 'model.lgb' }, xgboost: { data: 'model.xgb' } } }, 'MLmodel').flavor, 'xgboost');

@@ -20,9 +20,10 @@ Trains small models on a seeded synthetic dataset and, on the server at URI:
 
 Then writes to OUT_DIR: `inputs.parquet` (the samples, ~10% missing) and
 `manifest.json` = {uri, prefix, versions of the libraries, models: {key: {name, aliases,
-versions: {N: {model_format?, contribs: [[...features, bias] per row]}}}}}, where the
-contribs are the library's own `pred_contribs` / `pred_contrib` for the model as MLflow
-loads it back from the registry. The manifest is written last (atomically): its presence
+versions: {N: {model_format?, contribs: [[...features, bias] per row], raw: [margin per
+row]}}}}}, where contribs and raw margins are the library's own (`pred_contribs` /
+`pred_contrib`, `output_margin` / `raw_score`) for the model as MLflow loads it back from
+the registry. The manifest is written last (atomically): its presence
 means the seed is complete.
 """
 
@@ -116,8 +117,8 @@ def main() -> None:
             info = mlflow.xgboost.log_model(booster, name="model", pip_requirements=pip)
         version = register("xgb", name, info.model_uri, {"model_format": "ubj", "rounds": rounds})
         back = loaded_back(mlflow.xgboost, name, version)
-        contribs = back.predict(xgb.DMatrix(X_test), pred_contribs=True)
-        models["xgb"]["versions"][str(version)]["contribs"] = contribs.tolist()
+        models["xgb"]["versions"][str(version)]["contribs"] = back.predict(xgb.DMatrix(X_test), pred_contribs=True).tolist()
+        models["xgb"]["versions"][str(version)]["raw"] = back.predict(xgb.DMatrix(X_test), output_margin=True).tolist()
     alias("xgb", "Champion", 2)
     alias("xgb", "Challenger", 1)
 
@@ -130,6 +131,7 @@ def main() -> None:
     version = register("xgbcls", name, info.model_uri, {"model_format": "json"})
     back = loaded_back(mlflow.xgboost, name, version)
     models["xgbcls"]["versions"][str(version)]["contribs"] = back.get_booster().predict(xgb.DMatrix(X_test), pred_contribs=True).tolist()
+    models["xgbcls"]["versions"][str(version)]["raw"] = back.get_booster().predict(xgb.DMatrix(X_test), output_margin=True).tolist()
     alias("xgbcls", "Champion", version)
 
     # LightGBM Booster (binary)
@@ -144,6 +146,7 @@ def main() -> None:
     version = register("lgb", name, info.model_uri, {})
     back = loaded_back(mlflow.lightgbm, name, version)
     models["lgb"]["versions"][str(version)]["contribs"] = back.predict(X_test, pred_contrib=True).tolist()
+    models["lgb"]["versions"][str(version)]["raw"] = back.predict(X_test, raw_score=True).tolist()
     alias("lgb", "Champion", version)
 
     # scikit-learn: flavors python_function + sklearn only
@@ -163,6 +166,7 @@ def main() -> None:
             mlflow.log_artifacts(raw_dir, artifact_path="model")
         version = register_dir("raw", name, run, "model", {})
         models["raw"]["versions"][str(version)]["contribs"] = booster.predict(xgb.DMatrix(X_test), pred_contribs=True).tolist()
+        models["raw"]["versions"][str(version)]["raw"] = booster.predict(xgb.DMatrix(X_test), output_margin=True).tolist()
         alias("raw", "Champion", version)
 
         # legacy binary xgboost flavor (stand-in bytes: base_score, num_feature, num_class, … as XGBoost < 1.0 wrote them)

@@ -1,6 +1,6 @@
 /** Loads MLflow-packaged models: the `xgboost` or `lightgbm` flavor of an `MLmodel` file. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { TreeModel } from '../../native.ts';
@@ -20,15 +20,38 @@ export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm'] as const;
 export interface FlavorChoice {
   flavor: (typeof SUPPORTED_FLAVORS)[number];
   file: string;
+  /** The xgboost flavor's `model_format` (`ubj`, `json`, `xgb`, `deprecated`), when given. */
+  modelFormat?: string;
+}
+
+/** `model_format`s of MLflow's xgboost flavor that meant XGBoost's legacy binary format. */
+const LEGACY_XGBOOST_FORMATS = new Set(['xgb', 'deprecated', 'bst', 'bin']);
+
+/** Whether a file starts like XGBoost JSON or UBJSON (`{` after a BOM, whitespace or UBJSON no-ops). */
+async function looksLikeJsonOrUbj(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+    while (i < bytesRead && (head[i] === 0x4e /* N */ || head[i] === 0x20 || (head[i] >= 0x09 && head[i] <= 0x0d))) i++;
+    return i < bytesRead && head[i] === 0x7b;
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Picks the model file from an `MLmodel` document.
  *
  * - `xgboost`: `data` names the file (MLflow writes `model.<model_format>`:
- *   `xgb`, `json` or `ubj`; the native core sniffs the content).
- * - `lightgbm`: `data` (default `model.lgb`), a LightGBM text model; a pickled
- *   scikit-learn estimator (`model.pkl`) cannot be loaded.
+ *   `ubj` (MLflow's default), `json`, or `xgb`; the native core sniffs the content,
+ *   so an `xgb` file that XGBoost ≥ 2.1 wrote as UBJSON loads; the legacy binary
+ *   format is refused by {@link BuiltinLoader.load} with a hint to re-log).
+ *   Boosters and scikit-learn wrappers (`XGBRegressor`, `XGBClassifier`) alike.
+ * - `lightgbm`: `data` (default `model.lgb`), a LightGBM text model (a Booster);
+ *   a scikit-learn estimator, which MLflow pickles (`model.pkl`) or saves with
+ *   skops (`model.skops`), cannot be loaded.
  * @param where the MLmodel path, for messages.
  * @throws listing the flavors found when neither is present.
  */
@@ -45,13 +68,14 @@ export function chooseFlavor(mlmodel: unknown, where: string): FlavorChoice {
     if (typeof data !== 'string' || data === '') {
       throw new Error(`${where}: flavor \`${flavor}\` has no \`data\` naming the model file`);
     }
-    if (flavor === 'lightgbm' && /\.(pkl|pickle)$/i.test(data)) {
+    if (flavor === 'lightgbm' && /\.(pkl|pickle|skops)$/i.test(data)) {
       throw new Error(
         `${where}: flavor \`lightgbm\` holds a pickled scikit-learn estimator (${data}), which cannot be loaded; ` +
           'log the Booster (estimator.booster_) with mlflow.lightgbm instead',
       );
     }
-    return { flavor, file: data };
+    const modelFormat = flavor === 'xgboost' && typeof spec.model_format === 'string' ? spec.model_format : undefined;
+    return { flavor, file: data, ...(modelFormat !== undefined ? { modelFormat } : {}) };
   }
   const found = Object.keys(table);
   throw new Error(
@@ -83,8 +107,19 @@ export class BuiltinLoader implements Loader {
   }
 
   async load(mv: ModelVersion): Promise<TreeModel> {
-    const { flavor, file } = await this.choose(mv);
-    return loadTreeModel(mv, versionFile(mv, file, `${flavor} flavor data`));
+    const { flavor, file, modelFormat } = await this.choose(mv);
+    const path = versionFile(mv, file, `${flavor} flavor data`);
+    if (flavor === 'xgboost') {
+      const legacy = LEGACY_XGBOOST_FORMATS.has((modelFormat ?? extname(file).slice(1)).toLowerCase());
+      if (legacy && !(await looksLikeJsonOrUbj(path))) {
+        throw new Error(
+          `${mv.uri}: the xgboost flavor's ${file} (model_format: ${modelFormat ?? extname(file).slice(1)}) is in XGBoost's legacy ` +
+            'binary format, which arrowshap cannot read; log the model with mlflow.xgboost.log_model(..., ' +
+            'model_format="ubj") (MLflow\'s default) or model_format="json"',
+        );
+      }
+    }
+    return loadTreeModel(mv, path);
   }
 
   describe(): string {

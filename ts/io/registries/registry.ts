@@ -8,8 +8,9 @@
 import { z } from 'zod';
 import { parseConfig } from '../config.ts';
 import { LocalRegistry, LocalRegistryConfig } from './local.ts';
+import { MlflowRegistry, MlflowRegistryConfig } from './mlflow.ts';
 
-export { LocalRegistry, LocalRegistryConfig };
+export { LocalRegistry, LocalRegistryConfig, MlflowRegistry, MlflowRegistryConfig };
 export { aliasUri, parseModelUri, versionUri, type ModelUri } from './uri.ts';
 
 /** One resolved model version with its files on local disk. */
@@ -53,12 +54,9 @@ export interface Registry {
 }
 
 // ── Registry configs ─────────────────────────────────────────────────────────
-// Slot for `MlflowRegistry` ({KIND: 'MlflowRegistry', uri, name}): it comes later
-// (not implemented here). Add its config schema to the union below and its case
-// to `createRegistry`; it must download a version's artifacts to a local `dir`.
 
 /** Any registry config, chosen by `KIND`. */
-export const RegistryConfig = z.discriminatedUnion('KIND', [LocalRegistryConfig /* , MlflowRegistryConfig */]);
+export const RegistryConfig = z.discriminatedUnion('KIND', [LocalRegistryConfig, MlflowRegistryConfig]);
 /** Any registry config, chosen by `KIND`. */
 export type RegistryConfig = z.input<typeof RegistryConfig>;
 
@@ -71,6 +69,7 @@ export function createRegistry(config: unknown, prefix = ''): Registry {
   switch (cfg.KIND) {
     case 'LocalRegistry':
       return new LocalRegistry(cfg);
-    // case 'MlflowRegistry': return new MlflowRegistry(cfg);
+    case 'MlflowRegistry':
+      return new MlflowRegistry(cfg);
   }
 }
