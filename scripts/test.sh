@@ -5,13 +5,41 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log_dir="$(mktemp -d)"
-trap 'rm -rf "$log_dir"' EXIT
+# The MLflow server of this run (its own state dir: a server you started by hand keeps running).
+export ARROWSHAP_MLFLOW_STATE="$log_dir/mlflow"
+cleanup() {
+  bash scripts/mlflow-server.sh stop >/dev/null 2>&1 || true
+  rm -rf "$log_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 npm run --silent build:native >"$log_dir/build.log" 2>&1 || { cat "$log_dir/build.log"; echo "0 passed, 1 failed"; exit 1; }
 
 echo "== cargo test (native core) =="
 cargo test --release -p arrowshap-core 2>&1 | tee "$log_dir/cargo.log"
 cargo_rc=${PIPESTATUS[0]}
+
+echo "== MLflow test server (python peers + mlflow server) =="
+# tests/mlflow run against it; without MLFLOW_TEST_URI they fail in CI and skip elsewhere.
+t0=$SECONDS
+if [ -n "${MLFLOW_TEST_URI:-}" ]; then
+  echo "using the MLflow server given in MLFLOW_TEST_URI: $MLFLOW_TEST_URI"
+elif bash scripts/setup-python.sh >"$log_dir/setup-python.log" 2>&1; then
+  echo "setup-python: $((SECONDS - t0))s"
+  t1=$SECONDS
+  if uri="$(bash scripts/mlflow-server.sh start 2>"$log_dir/mlflow-server.log")"; then
+    export MLFLOW_TEST_URI="$uri"
+    export MLFLOW_TEST_SEED_DIR="$log_dir/mlflow-seed"
+    echo "mlflow server at $uri: $((SECONDS - t1))s"
+  else
+    cat "$log_dir/mlflow-server.log"
+    echo "mlflow server did not start: MLFLOW_TEST_URI is not set"
+  fi
+else
+  tail -n 30 "$log_dir/setup-python.log"
+  echo "setup-python.sh failed: no MLflow server, MLFLOW_TEST_URI is not set"
+fi
 
 echo "== ava (TypeScript surface) =="
 npx ava --tap 2>&1 | tee "$log_dir/ava.log"

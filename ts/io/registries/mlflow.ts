@@ -316,7 +316,12 @@ export class MlflowRegistry implements Registry {
     if (cached && cached.source === mv.source && Number(cached.creation_timestamp) === Number(mv.creation_timestamp)) {
       return this.fromCache(cached);
     }
-    return this.download(mv, version, cached !== undefined);
+    // A stale or damaged copy is replaced; a copy that another run completes meanwhile is kept.
+    const present = await stat(this.versionDir(version)).then(
+      () => true,
+      () => false,
+    );
+    return this.download(mv, version, present);
   }
 
   /** Where the version's artifacts are served: MLflow 3 `models:/m-…` sources resolved. */
