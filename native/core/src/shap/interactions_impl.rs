@@ -22,7 +22,9 @@
 
 use super::linear::{decide, Lane, LANES};
 use super::quadrature::gauss_legendre01;
-use super::{block_rows, for_row_blocks, zero_fraction, DisjointOut, InteractionValues};
+use super::{
+    block_rows, detect_simd, for_row_blocks, zero_fraction, DisjointOut, InteractionValues, Simd,
+};
 use crate::{Ensemble, Matrix, Result, RunControl, Tree};
 
 /// One distinct feature on a leaf's path.
@@ -240,6 +242,57 @@ fn leaf_terms(
     }
 }
 
+/// What the per-group kernel reads.
+struct Ctx<'a> {
+    plans: &'a [ITree],
+    model: &'a Ensemble,
+    quad: &'a [(Vec<f64>, Vec<f64>)],
+    /// Number of features some split uses.
+    u: usize,
+}
+
+/// Every tree's terms for one lane group (`xg[f]` = feature `f` of its rows).
+#[inline(always)]
+fn group_kernel(c: &Ctx, xg: &[Lane], s: &mut Scratch, phi: &mut [Lane], int: &mut [Lane]) {
+    let u = c.u;
+    for (it, tree) in c.plans.iter().zip(&c.model.trees) {
+        for &i in &it.internal {
+            let nd = &tree.nodes[i as usize];
+            s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);
+        }
+        let (t, w) = &c.quad[it.n];
+        let ph = &mut phi[it.output * u..(it.output + 1) * u];
+        let ii = &mut int[it.output * u * u..(it.output + 1) * u * u];
+        for leaf in &it.leaves {
+            leaf_terms(it, leaf, t, w, s, ph, ii, u);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn group_kernel_avx512(
+    c: &Ctx,
+    xg: &[Lane],
+    s: &mut Scratch,
+    phi: &mut [Lane],
+    int: &mut [Lane],
+) {
+    group_kernel(c, xg, s, phi, int)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn group_kernel_avx2(
+    c: &Ctx,
+    xg: &[Lane],
+    s: &mut Scratch,
+    phi: &mut [Lane],
+    int: &mut [Lane],
+) {
+    group_kernel(c, xg, s, phi, int)
+}
+
 /// Interaction values (input already checked).
 pub(crate) fn interactions(
     model: &Ensemble,
@@ -279,6 +332,7 @@ pub(crate) fn interactions(
             }
         })
         .collect();
+    let simd = detect_simd();
     let tt = rows * k * m;
     let mut values = vec![0.0; m * tt];
     let out = DisjointOut::new(&mut values);
@@ -311,17 +365,20 @@ pub(crate) fn interactions(
                 let xg = &xt[grp * m..(grp + 1) * m];
                 phi.iter_mut().for_each(|v| *v = z);
                 int.iter_mut().for_each(|v| *v = z);
-                for (it, tree) in plans.iter().zip(&model.trees) {
-                    for &i in &it.internal {
-                        let nd = &tree.nodes[i as usize];
-                        s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);
-                    }
-                    let (t, w) = &quad[it.n];
-                    let ph = &mut phi[it.output * u..(it.output + 1) * u];
-                    let ii = &mut int[it.output * u * u..(it.output + 1) * u * u];
-                    for leaf in &it.leaves {
-                        leaf_terms(it, leaf, t, w, s, ph, ii, u);
-                    }
+                let ctx = Ctx {
+                    plans: &plans,
+                    model,
+                    quad: &quad,
+                    u,
+                };
+                match simd {
+                    // SAFETY: the CPU supports the enabled features (checked by `detect_simd`).
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx512 => unsafe { group_kernel_avx512(&ctx, xg, s, &mut phi, &mut int) },
+                    // SAFETY: as above.
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx2 => unsafe { group_kernel_avx2(&ctx, xg, s, &mut phi, &mut int) },
+                    Simd::Base => group_kernel(&ctx, xg, s, &mut phi, &mut int),
                 }
                 for kk in 0..k {
                     for i in 0..u {

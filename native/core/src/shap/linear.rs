@@ -37,7 +37,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::quadrature::gauss_legendre01;
-use super::{block_rows, fill_base, for_row_blocks, zero_fraction, DisjointOut, ShapValues};
+use super::{
+    block_rows, detect_simd, fill_base, for_row_blocks, zero_fraction, DisjointOut, ShapValues,
+    Simd,
+};
 use crate::{Ensemble, Matrix, Node, Result, RunControl, SplitKind, Tree};
 
 /// Rows evaluated together, one per SIMD lane.
@@ -496,38 +499,13 @@ unsafe fn block_kernel_avx2(
     block_kernel(plan, model, xt, groups, s, phi)
 }
 
-/// Which compiled variant of the kernel runs.
-#[derive(Clone, Copy)]
-enum Simd {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Base,
-}
-
-fn detect() -> Simd {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::env::var_os("ARROWSHAP_NO_SIMD").is_none() {
-            if is_x86_feature_detected!("avx512f") {
-                return Simd::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") {
-                return Simd::Avx2;
-            }
-        }
-    }
-    Simd::Base
-}
-
 /// Path-dependent SHAP values (input already checked).
 pub(crate) fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<ShapValues> {
     let rows = x.rows();
     let m = model.num_features;
     let k = model.num_outputs;
     let plan = Plan::new(model);
-    let simd = detect();
+    let simd = detect_simd();
     let mut values = vec![0.0; (m + 1) * rows * k];
     let out = DisjointOut::new(&mut values);
     let block = block_rows(rows, ctl, LANES, 256);

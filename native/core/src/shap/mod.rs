@@ -248,6 +248,34 @@ impl DisjointOut {
     }
 }
 
+/// Which compiled variant of a SIMD kernel runs. Kernels are compiled for AVX-512 and
+/// AVX2 as well as the baseline and picked at run time ([`detect_simd`]); none uses fused
+/// multiply-add, so all variants give bit-identical results.
+#[derive(Clone, Copy)]
+pub(crate) enum Simd {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Base,
+}
+
+/// The best variant this CPU runs (the baseline when `ARROWSHAP_NO_SIMD` is set).
+pub(crate) fn detect_simd() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::env::var_os("ARROWSHAP_NO_SIMD").is_none() {
+            if is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") {
+                return Simd::Avx2;
+            }
+        }
+    }
+    Simd::Base
+}
+
 /// Writes the base-value column (`j == features`) of a [`ShapValues`] buffer.
 fn fill_base(values: &mut [f64], rows: usize, features: usize, base: &[f64]) {
     let k = base.len();
