@@ -109,8 +109,11 @@ export type { Writer } from './io/datasets/writer.ts';
 export { featureColumns, idColumn, numericColumn } from './io/datasets/features.ts';
 
 // ── io: registries and loaders ───────────────────────────────────────────────
-export { LocalRegistry, createRegistry } from './io/registries/registry.ts';
+export { LocalRegistry, MlflowRegistry, createRegistry } from './io/registries/registry.ts';
 export type { ModelVersion, Registry } from './io/registries/registry.ts';
+export type { MlflowFetchInfo, MlflowRegistryOptions } from './io/registries/mlflow.ts';
+export { MlflowClient, MlflowHttpError, MlflowUnreachableError } from './io/registries/mlflow_client.ts';
+export type { MlflowClientOptions } from './io/registries/mlflow_client.ts';
 export { BuiltinLoader, CustomLoader, LoaderConfig, createLoader } from './io/registries/loaders.ts';
 export type { Loader } from './io/registries/loaders.ts';
 

@@ -137,7 +137,8 @@ test('registry configs: strict, default path, validated name', (t) => {
     message: 'invalid registry config: unknown key `job.registry.uri`',
   });
   t.throws(() => createRegistry({ KIND: 'LocalRegistry' }, 'job.registry'), { message: /^invalid registry config: job\.registry\.name: / });
-  t.throws(() => createRegistry({ KIND: 'MlflowRegistry', uri: 'http://x', name: 'b' }), { message: /^invalid registry config: KIND: / });
+  t.is(createRegistry({ KIND: 'MlflowRegistry', uri: 'http://x', name: 'b' }).describe?.(), 'MlflowRegistry(http://x, b)');
+  t.throws(() => createRegistry({ KIND: 'S3Registry', name: 'b' }), { message: /^invalid registry config: KIND: / });
 });
 
 test('parseModelUri', (t) => {

@@ -67,7 +67,7 @@ test('validation errors: one line per issue, each with its key path', (t) => {
   );
   t.deepEqual(lines, [
     'job.inputs_samples.limit: expected integer, received string',
-    'job.registry.KIND: expected one of LocalRegistry | FileRegistry, received "Nope"',
+    'job.registry.KIND: expected one of LocalRegistry | MlflowRegistry | FileRegistry, received "Nope"',
     'job.explainer.algorithm: expected one of "auto" | "tree-path-dependent" | "tree-interventional" | "kernel", received "magic"',
     'job.explainer.device: expected one of "auto" | "cpu" | "gpu", received "tpu"',
     'job.explainer.threads: expected a number >= 0, received -1',

@@ -41,6 +41,8 @@ export {
   createRegistry,
   LocalRegistry,
   LocalRegistryConfig,
+  MlflowRegistry,
+  MlflowRegistryConfig,
   parseModelUri,
   RegistryConfig,
   versionUri,
@@ -49,6 +51,15 @@ export {
   type Registry,
 } from './registries/registry.ts';
 export type { LocalListing, LocalVersionInfo, RegisterOptions } from './registries/local.ts';
+export { defaultCacheDir, type MlflowCacheMeta, type MlflowFetchInfo, type MlflowRegistryOptions } from './registries/mlflow.ts';
+export {
+  MlflowClient,
+  MlflowHttpError,
+  MlflowUnreachableError,
+  type MlflowClientOptions,
+  type MlflowModelVersion,
+  type MlflowRegisteredModel,
+} from './registries/mlflow_client.ts';
 export {
   BuiltinLoader,
   BuiltinLoaderConfig,
