@@ -11,6 +11,10 @@
 //! * [`brute`]: exact Shapley enumeration for small feature counts.
 //! * [`synth`]: seeded synthetic ensembles for tests and benches.
 //!
+//! The row kernels are compiled for AVX-512 and AVX2 as well as the baseline and picked at
+//! run time; they give bit-identical results (no fused multiply-add). Setting the environment
+//! variable `ARROWSHAP_NO_SIMD` forces the baseline.
+//!
 //! ## The polynomial view every fast path here uses
 //!
 //! For one leaf `l` with value `v`, let `P` be the distinct features on its root
