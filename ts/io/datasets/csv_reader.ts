@@ -13,8 +13,8 @@ import { parse } from 'csv-parse';
 import { Field, Float64, makeData, makeVector, RecordBatch, Schema, Struct, Table, Utf8, type Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
-import { describeLimit, Limit } from './limit.ts';
-import type { Reader } from './reader.ts';
+import { checkBatchRows, describeLimit, Limit } from './limit.ts';
+import type { ReadBatchesOptions, Reader } from './reader.ts';
 
 /** `{KIND: CsvReader, path, limit?}` */
 export const CsvReaderConfig = z
@@ -42,8 +42,16 @@ export function parseNumberCell(text: string): number | undefined {
   return m[1] === '-' ? -Infinity : Infinity;
 }
 
-/** Float64 vector from cells via `toNumber`; empty cells are null (and NaN in the values). */
-function float64Column(cells: string[], toNumber: (text: string) => number): Vector<Float64> {
+/**
+ * Float64 vector from cells via `toNumber`; empty cells are null (and NaN in the
+ * values). `toNumber` returns `undefined` for a cell it does not accept: `reject(i, text)`
+ * is then thrown.
+ */
+function float64Column(
+  cells: string[],
+  toNumber: (text: string) => number | undefined,
+  reject: (row: number, text: string) => Error = (_, text) => new Error(`not a number: ${text}`),
+): Vector<Float64> {
   const n = cells.length;
   const values = new Float64Array(n);
   const validity = new Uint8Array((n + 7) >> 3);
@@ -54,7 +62,9 @@ function float64Column(cells: string[], toNumber: (text: string) => number): Vec
       values[i] = NaN;
       nullCount++;
     } else {
-      values[i] = toNumber(text);
+      const v = toNumber(text);
+      if (v === undefined) throw reject(i, text);
+      values[i] = v;
       validity[i >> 3] |= 1 << (i & 7);
     }
   }
@@ -68,8 +78,11 @@ function float64Column(cells: string[], toNumber: (text: string) => number): Vec
   return makeVector(data);
 }
 
-/** Infers a column's type from its cells (see the module doc) and builds it. */
-export function inferColumn(cells: string[]): Vector {
+/** How a CSV column is read: numbers, `true`/`false` as 1/0, or text. */
+export type CsvColumnKind = 'number' | 'boolean' | 'text';
+
+/** The kind of a column from its cells (see the module doc). */
+export function inferKind(cells: string[]): CsvColumnKind {
   let numeric = true;
   let boolean = true;
   for (const cell of cells) {
@@ -79,9 +92,27 @@ export function inferColumn(cells: string[]): Vector {
     if (boolean && !BOOLEAN.test(text)) boolean = false;
     if (!numeric && !boolean) break;
   }
-  if (numeric) return float64Column(cells, (t) => parseNumberCell(t)!);
-  if (boolean) return float64Column(cells, (t) => (t.toLowerCase() === 'true' ? 1 : 0));
+  return numeric ? 'number' : boolean ? 'boolean' : 'text';
+}
+
+/** The boolean a CSV cell spells (1/0), or `undefined`. */
+function parseBooleanCell(text: string): number | undefined {
+  return BOOLEAN.test(text) ? (text.toLowerCase() === 'true' ? 1 : 0) : undefined;
+}
+
+/**
+ * Builds a column of `kind` from its cells; a cell that does not fit the kind
+ * throws `reject(row, text)`.
+ */
+export function buildColumn(cells: string[], kind: CsvColumnKind, reject?: (row: number, text: string) => Error): Vector {
+  if (kind === 'number') return float64Column(cells, parseNumberCell, reject);
+  if (kind === 'boolean') return float64Column(cells, parseBooleanCell, reject);
   return utf8Column(cells);
+}
+
+/** Infers a column's type from its cells (see the module doc) and builds it. */
+export function inferColumn(cells: string[]): Vector {
+  return buildColumn(cells, inferKind(cells));
 }
 
 /** Utf8 vector (one chunk) from cells; empty cells are null. */
@@ -116,10 +147,17 @@ interface CsvRecord {
   info: { lines: number };
 }
 
+/** Cells of one batch, column by column, with the line each row ended on. */
+interface PendingBatch {
+  columns: string[][];
+  lines: number[];
+}
+
 /**
  * Reads a CSV file (header row, comma separator, `"` quotes, UTF-8 with or
- * without BOM) into a table with one record batch; see the module doc for types.
- * Blank lines are skipped (for a one-column file a blank line is a missing value).
+ * without BOM); see the module doc for types. Blank lines are skipped (for a
+ * one-column file a blank line is a missing value). The file is parsed as a
+ * stream: `batches()` holds one batch of cells at a time.
  */
 export class CsvReader implements Reader {
   readonly path: string;
@@ -130,50 +168,83 @@ export class CsvReader implements Reader {
     this.limit = config.limit;
   }
 
+  /** The whole file (types inferred from every row) as one record batch. */
   async read(): Promise<Table> {
+    for await (const table of this.batches({ batchRows: Infinity })) return table;
+    throw new Error(`${this.path}: no rows read`); // unreachable: batches() gives at least one table
+  }
+
+  async *batches(options: ReadBatchesOptions = {}): AsyncGenerator<Table, void, undefined> {
+    const batchRows = checkBatchRows(options.batchRows);
     await ensureExists(this.path);
     const source = createReadStream(this.path);
     const parser = parse({ bom: true, relax_column_count: true, info: true, skip_empty_lines: false });
     source.on('error', (err) => parser.destroy(err));
     source.pipe(parser);
     let header: string[] | undefined;
-    let columns: string[][] = [];
+    let kinds: CsvColumnKind[] | undefined;
+    let schema: Schema | undefined;
+    let pending: PendingBatch = { columns: [], lines: [] };
     let rows = 0;
+    let given = 0;
+    const build = (batch: PendingBatch): Table => {
+      const first = kinds === undefined;
+      kinds ??= batch.columns.map((cells) => inferKind(cells));
+      const n = batch.lines.length;
+      const children = header!.map((name, j) => {
+        const reject = (row: number, text: string) =>
+          new Error(
+            `${this.path} line ${batch.lines[row]}: column \`${name}\` holds ${JSON.stringify(text)}, ` +
+              `not ${kinds![j] === 'number' ? 'a number' : 'true or false'} (its type was inferred from the first ${given} rows)`,
+          );
+        const vector = buildColumn(batch.columns[j], kinds![j], first ? undefined : reject);
+        batch.columns[j] = []; // let the strings go as soon as the column is built
+        return vector;
+      });
+      schema ??= new Schema(header!.map((name, j) => new Field(name, children[j].type, true)));
+      const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: children.map((v) => v.data[0]) });
+      if (first) given = n;
+      return new Table([new RecordBatch(schema, struct)]);
+    };
+    let yielded = false;
     try {
       for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
         if (header === undefined) {
           header = this.checkHeader(record);
-          columns = header.map(() => []);
+          pending = { columns: header.map(() => []), lines: [] };
           continue;
         }
         if (record.length !== header.length) {
           if (record.length === 1 && record[0] === '') continue; // blank line
-          throw new Error(
-            `${this.path} line ${info.lines}: ${record.length} fields, the header has ${header.length}`,
-          );
+          throw new Error(`${this.path} line ${info.lines}: ${record.length} fields, the header has ${header.length}`);
         }
-        for (let j = 0; j < record.length; j++) columns[j].push(record[j]);
+        for (let j = 0; j < record.length; j++) pending.columns[j].push(record[j]);
+        pending.lines.push(info.lines);
         rows++;
+        if (pending.lines.length >= batchRows) {
+          options.signal?.throwIfAborted();
+          const table = build(pending);
+          pending = { columns: header.map(() => []), lines: [] };
+          yielded = true;
+          yield table;
+        }
         if (this.limit !== undefined && rows >= this.limit) break;
       }
+      if (header === undefined) throw new Error(`${this.path} is empty: a CSV file needs a header row`);
+      if (pending.lines.length > 0 || !yielded) yield build(pending);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      throw new Error(msg.includes(this.path) ? msg : `cannot read ${this.path} as CSV: ${msg}`);
+      if (err instanceof Error && (err.name === 'AbortError' || msg.includes(this.path))) throw err;
+      throw new Error(`cannot read ${this.path} as CSV: ${msg}`);
     } finally {
       source.unpipe(parser);
       source.destroy();
       parser.destroy();
     }
-    if (header === undefined) throw new Error(`${this.path} is empty: a CSV file needs a header row`);
-    const fields: Field[] = [];
-    const children = header.map((name, j) => {
-      const vector = inferColumn(columns[j]);
-      columns[j] = []; // let the strings go as soon as the column is built
-      fields.push(new Field(name, vector.type, true));
-      return vector.data[0];
-    });
-    const struct = makeData({ type: new Struct(fields), length: rows, nullCount: 0, children });
-    return new Table([new RecordBatch(new Schema(fields), struct)]);
+  }
+
+  async countRows(): Promise<number | undefined> {
+    return undefined;
   }
 
   private checkHeader(header: string[]): string[] {

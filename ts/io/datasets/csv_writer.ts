@@ -6,11 +6,10 @@
  * are `true`/`false`; 64-bit integers are exact; dates are ISO 8601; nested values
  * are JSON. Quoting follows RFC 4180 (csv-stringify).
  */
-import { open } from 'node:fs/promises';
-import { DataType, type Data, type Table } from 'apache-arrow';
+import { DataType, type Data, type RecordBatch, type Schema, type Table } from 'apache-arrow';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { atomicOutput } from '../atomic.ts';
+import { StagedOutput, type OpenOptions, type TableOutput } from './output.ts';
 import type { Writer } from './writer.ts';
 
 /** `{KIND: CsvWriter, path}` */
@@ -58,7 +57,7 @@ function cellsOf(data: Data, get: (i: number) => unknown): (i: number) => string
   return (i) => csvCell(get(i));
 }
 
-/** Writes a table to one CSV file, atomically. */
+/** Writes a table to one CSV file, atomically; or streams batches into one. */
 export class CsvWriter implements Writer {
   readonly path: string;
 
@@ -67,30 +66,54 @@ export class CsvWriter implements Writer {
   }
 
   async write(table: Table): Promise<void> {
-    const names = table.schema.fields.map((f) => f.name);
-    await atomicOutput(this.path, async (temp) => {
-      const fh = await open(temp, 'wx');
-      try {
-        await fh.write(stringify([names], { record_delimiter: '\n' }));
-        for (const batch of table.batches) {
-          const cols = names.map((_, j) => {
-            const vector = batch.getChildAt(j)!;
-            return cellsOf(vector.data[0], (i) => vector.get(i));
-          });
-          for (let start = 0; start < batch.numRows; start += ROWS_PER_CHUNK) {
-            const end = Math.min(start + ROWS_PER_CHUNK, batch.numRows);
-            const records: string[][] = [];
-            for (let i = start; i < end; i++) records.push(cols.map((cell) => cell(i)));
-            await fh.write(stringify(records, { record_delimiter: '\n' }));
-          }
-        }
-      } finally {
-        await fh.close();
-      }
-    });
+    const output = await this.open(table.schema);
+    try {
+      await output.write(table);
+      await output.close();
+    } catch (err) {
+      await output.abort();
+      throw err;
+    }
+  }
+
+  /** Opens a streamed CSV output: the header now, then the rows of each batch as they come. */
+  async open(schema: Schema, _options: OpenOptions = {}): Promise<TableOutput> {
+    return new CsvOutput(this.path, schema).start();
   }
 
   describe(): string {
     return `CsvWriter(${this.path})`;
+  }
+}
+
+/** A streamed CSV file: rows are stringified and written 8192 at a time. */
+class CsvOutput extends StagedOutput {
+  protected readonly formatName = 'CSV';
+
+  constructor(path: string, schema: Schema) {
+    super(path, schema);
+  }
+
+  protected async begin(): Promise<void> {
+    await this.writeText(stringify([this.schema.fields.map((f) => f.name)], { record_delimiter: '\n' }));
+  }
+
+  protected async writeBatch(batch: RecordBatch): Promise<void> {
+    const cols = this.schema.fields.map((_, j) => {
+      const vector = batch.getChildAt(j)!;
+      return cellsOf(vector.data[0], (i) => vector.get(i));
+    });
+    for (let start = 0; start < batch.numRows; start += ROWS_PER_CHUNK) {
+      const end = Math.min(start + ROWS_PER_CHUNK, batch.numRows);
+      const records: string[][] = [];
+      for (let i = start; i < end; i++) records.push(cols.map((cell) => cell(i)));
+      await this.writeText(stringify(records, { record_delimiter: '\n' }));
+    }
+  }
+
+  protected async end(): Promise<void> {}
+
+  private async writeText(text: string): Promise<void> {
+    await this.writeBytes(Buffer.from(text, 'utf8'));
   }
 }

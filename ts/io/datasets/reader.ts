@@ -3,10 +3,13 @@
  *
  * ```ts
  * const reader = createReader({ KIND: 'ParquetReader', path: 'data/inputs.parquet', limit: 100 });
- * const table = await reader.read();
+ * const table = await reader.read();                                 // everything, in memory
+ * for await (const batch of reader.batches({ batchRows: 65536 })) {  // or streamed, bounded memory
+ *   // batch: an Arrow table of at most 65536 rows, one record batch
+ * }
  * ```
  */
-import type * as arrow from 'apache-arrow';
+import * as arrow from 'apache-arrow';
 import { z } from 'zod';
 import { parseConfig } from '../config.ts';
 import { ArrowReader, ArrowReaderConfig } from './arrow_reader.ts';
@@ -16,12 +19,42 @@ import { ParquetReader, ParquetReaderConfig } from './parquet_reader.ts';
 
 export { ArrowReader, ArrowReaderConfig, CsvReader, CsvReaderConfig, ParquetReader, ParquetReaderConfig };
 
-/** Reads one table file into memory. */
+/** Options of {@link Reader.batches}. */
+export interface ReadBatchesOptions {
+  /** Most rows per batch (a positive integer; default 65536; `Infinity` = one batch). */
+  batchRows?: number;
+  /** Stops the reading between batches (the iterator throws the abort reason). */
+  signal?: AbortSignal;
+}
+
+/** Reads one table file, whole or as a stream of batches. */
 export interface Reader {
-  /** Reads the file (the first `limit` rows when set). Errors name the file. */
+  /** Reads the file (the first `limit` rows when set) into memory. Errors name the file. */
   read(): Promise<arrow.Table>;
+  /**
+   * Streams the file (the first `limit` rows when set) as Arrow tables of at most
+   * `batchRows` rows, each holding exactly one record batch, so that memory stays
+   * bounded whatever the file size. Batches may be shorter than `batchRows` (a
+   * Parquet row group or an IPC record batch ends). An input without rows gives
+   * one empty table with the file's schema; otherwise no batch is empty.
+   * Every batch has the same schema. Errors name the file.
+   */
+  batches(options?: ReadBatchesOptions): AsyncGenerator<arrow.Table, void, undefined>;
+  /** Rows the reader will give (after `limit`), when the format tells them cheaply (Parquet), else `undefined`. */
+  countRows(): Promise<number | undefined>;
   /** One line for logs: kind, path and limit. */
   describe(): string;
+}
+
+/** Every batch of a reader as one table (its record batches in order). */
+export async function readAllBatches(reader: Reader, options: ReadBatchesOptions = {}): Promise<arrow.Table> {
+  const batches: arrow.RecordBatch[] = [];
+  let schema: arrow.Schema | undefined;
+  for await (const table of reader.batches(options)) {
+    schema ??= table.schema;
+    if (table.numRows > 0) batches.push(...table.batches);
+  }
+  return batches.length > 0 ? new arrow.Table(batches) : new arrow.Table(schema!);
 }
 
 /** Any reader config, chosen by `KIND`. */

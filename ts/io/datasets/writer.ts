@@ -3,7 +3,19 @@
  *
  * Every writer creates the output directory and writes atomically (a temporary
  * file in the same directory, renamed over the target), so a failure never
- * leaves a partial file behind.
+ * leaves a partial file behind. A table is written whole with `write`, or
+ * streamed batch by batch through `open` (see `output.ts`):
+ *
+ * ```ts
+ * const out = await writerForPath('samples.parquet').open(schema, { rowGroupRows: 65536 });
+ * try {
+ *   for await (const batch of batches) await out.write(batch);
+ *   await out.close();   // footer, then rename into place
+ * } catch (err) {
+ *   await out.abort();   // the target is untouched, the temporary removed
+ *   throw err;
+ * }
+ * ```
  */
 import type * as arrow from 'apache-arrow';
 import { z } from 'zod';
@@ -12,13 +24,21 @@ import { ArrowWriter, ArrowWriterConfig } from './arrow_writer.ts';
 import { CsvWriter, CsvWriterConfig } from './csv_writer.ts';
 import { formatForPath } from './formats.ts';
 import { ParquetWriter, ParquetWriterConfig } from './parquet_writer.ts';
+import type { OpenOptions, TableOutput } from './output.ts';
+
+export type { OpenOptions, TableOutput };
 
 export { ArrowWriter, ArrowWriterConfig, CsvWriter, CsvWriterConfig, ParquetWriter, ParquetWriterConfig };
 
-/** Writes one table to one file. */
+/** Writes one table to one file, whole or streamed. */
 export interface Writer {
   /** Writes `table` (replacing any previous file). Errors name the file. */
   write(table: arrow.Table): Promise<void>;
+  /**
+   * Opens the file for streaming: batches of `schema` are written to a temporary
+   * file as they come; `close()` puts it in place, `abort()` removes it.
+   */
+  open(schema: arrow.Schema, options?: OpenOptions): Promise<TableOutput>;
   /** One line for logs: kind and path. */
   describe(): string;
 }
