@@ -63,14 +63,14 @@ test('end to end by alias: both tables match XGBoost, files written, every inter
   const job = new ExplanationsJob(config(), { alerts, loggerOptions: { stream: logs } });
   const out = await job.execute();
 
-  t.is(out.inputs.numRows, fx.expected.rows);
+  t.is(out.inputs!.numRows, fx.expected.rows);
   t.is(out.modelVersion.version, 1);
   t.is(out.modelVersion.name, 'm');
   t.is(out.modelUri, 'models:/m@Champion');
   t.deepEqual(out.model.featureNames, fx.expected.feature_names);
-  t.is(out.featureColumns.length, fx.expected.feature_names.length);
+  t.is(out.featureColumns!.length, fx.expected.feature_names.length);
   t.is(out.samples.algorithm, 'tree-path-dependent');
-  t.is(samplesMismatch(out.samplesExplanations, fx), undefined);
+  t.is(samplesMismatch(out.samplesExplanations!, fx), undefined);
   t.deepEqual(
     out.modelsExplanations.schema.fields.map((f) => f.name),
     ['feature', 'importance', 'gain', 'cover', 'weight', 'mean_abs_shap'],
@@ -87,7 +87,7 @@ test('end to end by alias: both tables match XGBoost, files written, every inter
   // the files hold the tables
   const samples = await readerForPath(join(dir, 'out', 'samples.parquet')).read();
   t.is(samplesMismatch(samples, fx), undefined);
-  t.deepEqual(samples.schema.fields.map((f) => [f.name, String(f.type)]), out.samplesExplanations.schema.fields.map((f) => [f.name, String(f.type)]));
+  t.deepEqual(samples.schema.fields.map((f) => [f.name, String(f.type)]), out.samplesExplanations!.schema.fields.map((f) => [f.name, String(f.type)]));
   const models = await readerForPath(join(dir, 'out', 'models.parquet')).read();
   t.deepEqual([...models.getChild('feature')!], fx.expected.feature_names);
   t.deepEqual([...col(models, 'mean_abs_shap')], [...col(out.modelsExplanations, 'mean_abs_shap')]);
@@ -118,7 +118,7 @@ test('by version: alias_or_version 2 loads version 2', async (t) => {
   }).execute();
   t.is(out.modelVersion.version, 2);
   t.is(out.modelUri, 'models:/m/2');
-  t.is(samplesMismatch(out.samplesExplanations, fx), undefined);
+  t.is(samplesMismatch(out.samplesExplanations!, fx), undefined);
 });
 
 test('an unknown alias fails naming the alias and the ones that exist; nothing written', async (t) => {
@@ -152,9 +152,9 @@ for (const ext of ['parquet', 'csv', 'arrow', 'arrows']) {
     if (ext === 'arrows') t.not(head, 'ARROW1');
     if (ext === 'parquet') t.is(head.slice(0, 4), 'PAR1');
     const samples = await readerForPath(join(dir, 'out', `samples.${ext}`)).read();
-    t.deepEqual(samples.schema.fields.map((f) => f.name), out.samplesExplanations.schema.fields.map((f) => f.name));
+    t.deepEqual(samples.schema.fields.map((f) => f.name), out.samplesExplanations!.schema.fields.map((f) => f.name));
     t.is(samplesMismatch(samples, fx), undefined);
-    t.deepEqual([...samples.getChild('output')!].map(Number), [...out.samplesExplanations.getChild('output')!].map(Number));
+    t.deepEqual([...samples.getChild('output')!].map(Number), [...out.samplesExplanations!.getChild('output')!].map(Number));
     const interactions = await readerForPath(join(dir, 'out', `interactions.${ext}`)).read();
     t.is(interactionsMismatch(interactions, fx), undefined);
     const models = await readerForPath(join(dir, 'out', `models.${ext}`)).read();
@@ -178,9 +178,9 @@ test('interactions: returned and written, matching XGBoost; id_column carried in
     { alerts: new RecordingAlerts() },
   ).execute();
   t.is(out.ids!.name, 'key');
-  t.is(out.samplesExplanations.schema.fields[0].name, 'key');
-  t.deepEqual([...out.samplesExplanations.getChild('key')!].slice(0, 3), ['k0', 'k1', 'k2']);
-  t.is(samplesMismatch(out.samplesExplanations, fx), undefined);
+  t.is(out.samplesExplanations!.schema.fields[0].name, 'key');
+  t.deepEqual([...out.samplesExplanations!.getChild('key')!].slice(0, 3), ['k0', 'k1', 'k2']);
+  t.is(samplesMismatch(out.samplesExplanations!, fx), undefined);
   t.is(interactionsMismatch(out.interactions!, fx), undefined);
   const written = await readerForPath(join(dir, 'out', 'interactions.parquet')).read();
   t.is(written.getChild('key')!.get(fx.model.numFeatures), 'k1');
@@ -199,8 +199,8 @@ test('tree-interventional with a background reader', async (t) => {
   t.is(out.samples.algorithm, 'tree-interventional');
   t.is(out.background!.numRows, 25);
   const raw = await fx.model.predictRaw(fx.columns);
-  const features = fx.model.featureNames.map((n) => col(out.samplesExplanations, n));
-  const base = col(out.samplesExplanations, 'base_value');
+  const features = fx.model.featureNames.map((n) => col(out.samplesExplanations!, n));
+  const base = col(out.samplesExplanations!, 'base_value');
   for (let i = 0; i < raw.length; i++) {
     const sum = features.reduce((a, f) => a + f[i], base[i]);
     if (Math.abs(sum - raw[i]) > 1e-6 * Math.max(1, Math.abs(raw[i]))) return t.fail(`row ${i}`);
@@ -219,8 +219,8 @@ test('kernel with a background reader and nsamples', async (t) => {
   ).execute();
   t.is(out.samples.algorithm, 'kernel');
   const raw = await fx.model.predictRaw(fx.columns);
-  const features = fx.model.featureNames.map((n) => col(out.samplesExplanations, n));
-  const base = col(out.samplesExplanations, 'base_value');
+  const features = fx.model.featureNames.map((n) => col(out.samplesExplanations!, n));
+  const base = col(out.samplesExplanations!, 'base_value');
   for (let i = 0; i < raw.length; i++) {
     const sum = features.reduce((a, f) => a + f[i], base[i]);
     if (Math.abs(sum - raw[i]) > 1e-6 * Math.max(1, Math.abs(raw[i]))) return t.fail(`row ${i}: ${sum} vs ${raw[i]}`);
@@ -260,7 +260,7 @@ for (const failure of ['HTTP 500', 'unreachable'] as const) {
       { loggerOptions: { stream: logs } },
     ).execute();
     t.false(out.alertSent);
-    t.is(out.samplesExplanations.numRows, 60);
+    t.is(out.samplesExplanations!.numRows, 60);
     t.deepEqual(await outputsIn(dir), ['models.parquet', 'samples.parquet']);
     t.regex(logText(), /warn  alert not sent \(outputs are written\): webhook alert to http:\/\/127\.0\.0\.1:\d+\/hook failed: /);
     if (failure === 'HTTP 500') t.regex(logText(), /HTTP 500/);
@@ -338,7 +338,7 @@ test('FileRegistry: a model file without a registry', async (t) => {
   t.is(out.modelVersion.name, 'model');
   t.is(out.modelVersion.version, 0);
   t.true(out.modelUri.startsWith('file:///'));
-  t.is(samplesMismatch(out.samplesExplanations, fx), undefined);
+  t.is(samplesMismatch(out.samplesExplanations!, fx), undefined);
   t.deepEqual(await outputsIn(dir), ['samples.parquet']);
 });
 

@@ -28,13 +28,13 @@ test('the demo config runs through loadConfig + ExplanationsJob (outputs redirec
   const alerts = { sent: 0, async notify() { this.sent++; }, describe: () => 'test' };
   const out = await new ExplanationsJob(job, { alerts }).execute();
   t.is(out.modelUri, 'models:/diabetes@Champion');
-  t.is(out.samplesExplanations.numRows, 25);
-  t.is(out.samplesExplanations.schema.fields[0].name, 'id');
+  t.is(out.samplesExplanations!.numRows, 25);
+  t.is(out.samplesExplanations!.schema.fields[0].name, 'id');
   t.is(alerts.sent, 1);
   // additivity against the model's own raw prediction
-  const raw = await out.model.predictRaw(out.featureColumns);
-  const cols = out.model.featureNames.map((n) => out.samplesExplanations.getChild(n)!.toArray() as Float64Array);
-  const base = out.samplesExplanations.getChild('base_value')!.toArray() as Float64Array;
+  const raw = await out.model.predictRaw(out.featureColumns!);
+  const cols = out.model.featureNames.map((n) => out.samplesExplanations!.getChild(n)!.toArray() as Float64Array);
+  const base = out.samplesExplanations!.getChild('base_value')!.toArray() as Float64Array;
   for (let i = 0; i < 25; i++) {
     const sum = cols.reduce((a, c) => a + c[i], base[i]);
     t.true(Math.abs(sum - raw[i]) <= 1e-6 * Math.max(1, Math.abs(raw[i])));

@@ -101,6 +101,8 @@ function progressBar(streams: CliStreams): { onProgress?: (done: number, total: 
         bar.start(total, 0, { rate: '0' });
       }
       if (finished) return;
+      // the total grows batch by batch when the input's row count is not known up front
+      if (total !== bar.getTotal()) bar.setTotal(total);
       const seconds = (Date.now() - started) / 1000;
       bar.update(done, { rate: seconds > 0 ? Math.round(done / seconds).toLocaleString('en-US') : '0' });
       if (done >= total) {

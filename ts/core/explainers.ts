@@ -1,10 +1,11 @@
 /**
  * Explainers: global (model) and local (sample) explanations of a tree model.
  *
- * `explainSamples` runs the native core over the feature columns in row
- * batches of `batchRows`, so that the native result buffers stay bounded
- * whatever the input size; each batch becomes one Arrow record batch of the
- * output table (its float columns are views of the native buffer).
+ * `SamplesExplainer` explains one batch of rows at a time (one native call, one
+ * Arrow record batch per output table, float columns that are views of the native
+ * buffer) and accumulates mean |SHAP| on the way: the job streams its input through
+ * it. `explainSamples` runs it over whole feature columns in row batches of
+ * `batchRows`, so that the native result buffers stay bounded whatever the input size.
  */
 import type * as arrow from 'apache-arrow';
 import { explainKernel } from '../kernel/index.ts';
@@ -75,8 +76,8 @@ export interface ExplainSamplesOptions {
   progressIntervalMs?: number;
 }
 
-/** Result of {@link explainSamples}. */
-export interface SamplesExplanations {
+/** What a samples run found, without its tables. */
+export interface SamplesSummary {
   /** The algorithm actually used. */
   algorithm: Exclude<Algorithm, 'auto'>;
   /** The device actually used. */
@@ -87,16 +88,22 @@ export interface SamplesExplanations {
   outputs: number;
   /** Model features. */
   features: number;
-  /** The samples explanations table. */
-  table: arrow.Table;
-  /** The interaction values table, when asked. */
-  interactions?: arrow.Table;
+  /** Native calls (row batches) made. */
+  batches: number;
   /** Mean |SHAP| per feature over rows and outputs (model order). */
   meanAbsShap: Float64Array;
   /** Mean base value per output. */
   baseValue: Float64Array;
   /** Warnings of the run (e.g. KernelSHAP over a large background). */
   warnings: string[];
+}
+
+/** Result of {@link explainSamples}. */
+export interface SamplesExplanations extends SamplesSummary {
+  /** The samples explanations table. */
+  table: arrow.Table;
+  /** The interaction values table, when asked. */
+  interactions?: arrow.Table;
 }
 
 /** Resolves `auto` and checks the algorithm/options combination. */
@@ -143,6 +150,155 @@ function checkColumns(model: ExplainableModel, columns: FeatureColumn[], what: s
   return rows;
 }
 
+/** Options of {@link SamplesExplainer}: those of {@link explainSamples} that hold for every batch. */
+export type SamplesExplainerOptions = Omit<ExplainSamplesOptions, 'batchRows' | 'ids' | 'onProgress'> & {
+  /**
+   * Work done / total work, where work is rows × passes (2 with interactions).
+   * `total` is {@link SamplesExplainer.expectedRows} × passes when set, else grows
+   * with the batches.
+   */
+  onProgress?: (done: number, total: number) => void;
+};
+
+/** Options of {@link SamplesExplainer.explainBatch}. */
+export interface ExplainBatchOptions {
+  /** The batch's id column (carried instead of `row`), its first value being the batch's first row. */
+  ids?: IdColumn;
+}
+
+/** One batch's output record batches. */
+export interface ExplainedBatch {
+  /** Rows of the batch. */
+  rows: number;
+  /** Position of the batch's first row in the whole input. */
+  rowOffset: number;
+  /** The samples explanations record batch. */
+  samples: arrow.RecordBatch;
+  /** The interaction values record batch, when asked. */
+  interactions?: arrow.RecordBatch;
+}
+
+/**
+ * Explains samples batch after batch (streaming): each {@link explainBatch} call
+ * explains one batch of feature columns (one native call per pass) and returns the
+ * output record batches; rows are numbered across batches, and mean |SHAP| and the
+ * mean base value accumulate for {@link summary}.
+ *
+ * ```ts
+ * const explainer = new SamplesExplainer(model, { threads: 2 });
+ * for await (const batch of reader.batches({ batchRows: 65536 })) {
+ *   const { samples } = await explainer.explainBatch(featureColumns(batch, model.featureNames));
+ *   await output.write(samples);
+ * }
+ * const { meanAbsShap } = explainer.summary();
+ * ```
+ */
+export class SamplesExplainer {
+  readonly algorithm: Exclude<Algorithm, 'auto'>;
+  readonly device: Exclude<Device, 'auto'>;
+  /** Rows explained so far (the next batch's row offset). */
+  rows = 0;
+  /** Batches explained so far. */
+  batches = 0;
+  /** Total input rows, when known in advance (for progress). */
+  expectedRows?: number;
+  private readonly sumAbs: Float64Array;
+  private readonly sumBase: Float64Array;
+  private readonly warnings: string[] = [];
+  private readonly passes: number;
+
+  constructor(
+    readonly model: ExplainableModel,
+    readonly options: SamplesExplainerOptions = {},
+  ) {
+    this.algorithm = resolveAlgorithm(options.algorithm, options);
+    this.device = resolveDevice(options.device);
+    if (options.background) checkColumns(model, options.background, 'explainSamples background');
+    if (this.algorithm !== 'tree-path-dependent' && (options.background?.[0]?.length ?? 0) === 0) {
+      throw new Error(`explainer.background is empty: ${this.algorithm} needs at least one background row`);
+    }
+    this.sumAbs = new Float64Array(model.numFeatures);
+    this.sumBase = new Float64Array(model.numOutputs);
+    this.passes = options.interactions ? 2 : 1;
+  }
+
+  /** Schema of the samples table (`ids`: the id column carried, if any). */
+  samplesSchema(ids?: IdColumn): arrow.Schema {
+    return samplesSchema(this.model.featureNames, this.model.numOutputs, ids);
+  }
+
+  /** Schema of the interactions table. */
+  interactionsSchema(ids?: IdColumn): arrow.Schema {
+    return interactionsSchema(this.model.featureNames, this.model.numOutputs, ids);
+  }
+
+  /**
+   * Explains one batch: `columns` are the batch's feature columns in model order.
+   * The output batches number its rows from {@link rows} on.
+   */
+  async explainBatch(columns: FeatureColumn[], opts: ExplainBatchOptions = {}): Promise<ExplainedBatch> {
+    const { model, options } = this;
+    const rows = checkColumns(model, columns, 'explainSamples');
+    const rowOffset = this.rows;
+    const names = model.featureNames;
+    const tableOpts = { rowOffset, ids: opts.ids, idOffset: 0 };
+    const workBefore = rowOffset * this.passes;
+    const progress = (offset: number): RunOptions['onProgress'] => {
+      const onProgress = options.onProgress;
+      if (!onProgress) return undefined;
+      const total = Math.max(this.expectedRows ?? 0, rowOffset + rows) * this.passes;
+      return (d) => onProgress(workBefore + offset + d, total);
+    };
+    const runOpts = (offset: number): RunOptions => ({
+      threads: options.threads,
+      signal: options.signal,
+      progressIntervalMs: options.progressIntervalMs,
+      onProgress: progress(offset),
+    });
+    let result: ShapResult;
+    if (this.algorithm === 'kernel') {
+      const kernel = await explainKernel(model as unknown as TreeModel, columns, options.background!, {
+        ...runOpts(0),
+        nsamples: options.nsamples,
+        rowOffset,
+      });
+      for (const w of kernel.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
+      result = kernel;
+    } else if (this.algorithm === 'tree-interventional') {
+      result = await model.shapInterventional(columns, options.background!, runOpts(0));
+    } else {
+      result = await model.shapPathDependent(columns, runOpts(0));
+    }
+    accumulate(result, this.sumAbs, this.sumBase);
+    const samples = samplesBatch(result, names, tableOpts);
+    let interactions: arrow.RecordBatch | undefined;
+    if (options.interactions) {
+      const inter = await model.shapInteractions(columns, runOpts(rows));
+      interactions = interactionsBatch(inter, names, tableOpts);
+    }
+    this.rows += rows;
+    this.batches++;
+    return { rows, rowOffset, samples, interactions };
+  }
+
+  /** What the batches so far add up to. */
+  summary(): SamplesSummary {
+    const rows = this.rows;
+    const n = rows * this.model.numOutputs;
+    return {
+      algorithm: this.algorithm,
+      device: this.device,
+      rows,
+      outputs: this.model.numOutputs,
+      features: this.model.numFeatures,
+      batches: this.batches,
+      meanAbsShap: this.sumAbs.map((s) => (n > 0 ? s / n : 0)),
+      baseValue: this.sumBase.map((s) => (rows > 0 ? s / rows : 0)),
+      warnings: [...this.warnings],
+    };
+  }
+}
+
 /**
  * Explains every sample: SHAP values of each input row (one typed array per
  * feature, in model order), in the model's raw output space.
@@ -155,75 +311,26 @@ export async function explainSamples(
   columns: FeatureColumn[],
   opts: ExplainSamplesOptions = {},
 ): Promise<SamplesExplanations> {
-  const algorithm = resolveAlgorithm(opts.algorithm, opts);
-  const device = resolveDevice(opts.device);
   const rows = checkColumns(model, columns, 'explainSamples');
-  if (opts.background) checkColumns(model, opts.background, 'explainSamples background');
-  if (algorithm !== 'tree-path-dependent' && (opts.background?.[0]?.length ?? 0) === 0) {
-    throw new Error(`explainer.background is empty: ${algorithm} needs at least one background row`);
-  }
   const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isInteger(batchRows) || batchRows <= 0) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
-  const features = model.numFeatures;
-  const outputs = model.numOutputs;
-  const names = model.featureNames;
-  const passes = opts.interactions ? 2 : 1;
-  const total = rows * passes;
-
-  const sumAbs = new Float64Array(features);
-  const sumBase = new Float64Array(outputs);
+  const { batchRows: _b, ids, ...rest } = opts;
+  const explainer = new SamplesExplainer(model, rest);
+  explainer.expectedRows = rows;
   const batches: arrow.RecordBatch[] = [];
   const interactionBatches: arrow.RecordBatch[] = [];
-  const warnings: string[] = [];
-  let done = 0;
-  const runOpts = (offset: number): RunOptions => ({
-    threads: opts.threads,
-    signal: opts.signal,
-    progressIntervalMs: opts.progressIntervalMs,
-    onProgress: opts.onProgress ? (d) => opts.onProgress!(offset + d, total) : undefined,
-  });
-
   for (let start = 0; start < rows; start += batchRows) {
     const end = Math.min(rows, start + batchRows);
     const view = columns.map((c) => c.subarray(start, end));
-    let result: ShapResult;
-    if (algorithm === 'kernel') {
-      const kernel = await explainKernel(model as unknown as TreeModel, view, opts.background!, {
-        ...runOpts(done),
-        nsamples: opts.nsamples,
-        rowOffset: start,
-      });
-      for (const w of kernel.warnings) if (!warnings.includes(w)) warnings.push(w);
-      result = kernel;
-    } else if (algorithm === 'tree-interventional') {
-      result = await model.shapInterventional(view, opts.background!, runOpts(done));
-    } else {
-      result = await model.shapPathDependent(view, runOpts(done));
-    }
-    done += end - start;
-    accumulate(result, sumAbs, sumBase);
-    batches.push(samplesBatch(result, names, { rowOffset: start, ids: opts.ids }));
-    if (opts.interactions) {
-      const inter = await model.shapInteractions(view, runOpts(done));
-      done += end - start;
-      interactionBatches.push(interactionsBatch(inter, names, { rowOffset: start, ids: opts.ids }));
-    }
+    const batchIds = ids ? { name: ids.name, vector: ids.vector.slice(start, end) } : undefined;
+    const out = await explainer.explainBatch(view, { ids: batchIds });
+    batches.push(out.samples);
+    if (out.interactions) interactionBatches.push(out.interactions);
   }
-
-  const n = rows * outputs;
-  const meanAbsShap = sumAbs.map((s) => (n > 0 ? s / n : 0));
-  const baseValue = sumBase.map((s) => (rows > 0 ? s / rows : 0));
   return {
-    algorithm,
-    device,
-    rows,
-    outputs,
-    features,
-    table: tableOf(samplesSchema(names, outputs, opts.ids), batches),
-    interactions: opts.interactions ? tableOf(interactionsSchema(names, outputs, opts.ids), interactionBatches) : undefined,
-    meanAbsShap,
-    baseValue,
-    warnings,
+    ...explainer.summary(),
+    table: tableOf(explainer.samplesSchema(ids), batches),
+    interactions: opts.interactions ? tableOf(explainer.interactionsSchema(ids), interactionBatches) : undefined,
   };
 }
 

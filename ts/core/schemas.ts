@@ -42,6 +42,11 @@ export interface SampleTableOptions {
   rowOffset?: number;
   /** Carry this column instead of `row`. */
   ids?: IdColumn;
+  /**
+   * Position in `ids.vector` of this result's first row (default `rowOffset`: the
+   * vector is the whole input column). A streamed batch passes its own column and 0.
+   */
+  idOffset?: number;
 }
 
 function f64(values: Float64Array): arrow.Data<arrow.Float64> {
@@ -78,11 +83,11 @@ function keyFields(outputs: number, ids?: IdColumn): arrow.Field[] {
  * `repeat` times (outputs, or outputs × features), plus `output` when
  * `outputs > 1` (each output repeated `repeat / outputs` times).
  */
-function keyData(rowOffset: number, rows: number, outputs: number, repeat: number, ids?: IdColumn): arrow.Data[] {
+function keyData(rowOffset: number, rows: number, outputs: number, repeat: number, ids?: IdColumn, idOffset = rowOffset): arrow.Data[] {
   const n = rows * repeat;
   let key: arrow.Data;
   if (ids) {
-    key = idData(ids, rowOffset, rows, repeat);
+    key = idData(ids, idOffset, rows, repeat);
   } else {
     const row = new BigInt64Array(n);
     for (let r = 0, i = 0; r < rows; r++) {
@@ -152,7 +157,7 @@ export function samplesBatch(
     throw new Error(`the SHAP result has ${values.length} values, expected ${n * (features + 1)}`);
   }
   const schema = samplesSchema(featureNames, outputs, opts.ids);
-  const children = keyData(opts.rowOffset ?? 0, rows, outputs, outputs, opts.ids);
+  const children = keyData(opts.rowOffset ?? 0, rows, outputs, outputs, opts.ids, opts.idOffset);
   for (let j = 0; j <= features; j++) children.push(f64(values.subarray(j * n, (j + 1) * n)));
   return structBatch(schema, n, children);
 }
@@ -220,7 +225,7 @@ export function interactionsBatch(
     throw new Error(`the interactions result has ${values.length} values, expected ${t * features}`);
   }
   const schema = interactionsSchema(featureNames, outputs, opts.ids);
-  const children = keyData(opts.rowOffset ?? 0, rows, outputs, outputs * features, opts.ids);
+  const children = keyData(opts.rowOffset ?? 0, rows, outputs, outputs * features, opts.ids, opts.idOffset);
   children.push(repeatedNames(featureNames, rows * outputs));
   for (let j = 0; j < features; j++) children.push(f64(values.subarray(j * t, (j + 1) * t)));
   return structBatch(schema, t, children);
