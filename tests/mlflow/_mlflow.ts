@@ -14,7 +14,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -86,11 +86,13 @@ export async function seeded(uri = MLFLOW_URI!): Promise<Seed> {
   const manifest = join(dir, 'manifest.json');
   const lock = `${dir}.lock`;
   const deadline = Date.now() + 5 * 60_000;
+  await mkdir(dirname(dir), { recursive: true });
   while (!existsSync(manifest)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the MLflow seed in ${dir}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the MLflow seed in ${dir} (lock ${lock})`);
     try {
       await mkdir(lock);
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // Someone else seeds; a lock older than 10 minutes is left by a killed run.
       const info = await stat(lock).catch(() => undefined);
       if (info && Date.now() - info.mtimeMs > 10 * 60_000) await rm(lock, { recursive: true, force: true });

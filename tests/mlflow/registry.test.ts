@@ -64,7 +64,8 @@ function checkContribs(t: ExecutionContext, out: ExplanationsJobOutput, model: S
   const { contribs, raw } = model.versions[String(version)];
   t.truthy(contribs, `no contribs for ${model.name} v${version}`);
   t.deepEqual(out.model.featureNames, features);
-  const table = out.samplesExplanations;
+  t.truthy(out.samplesExplanations, 'the job returns the samples table of a small run');
+  const table = out.samplesExplanations!;
   t.is(table.numRows, contribs!.length);
   const columns = features.map((f) => col(table, f));
   const base = col(table, 'base_value');

@@ -356,20 +356,36 @@ export class MlflowRegistry implements Registry {
         throw new Error(`${versionUri(this.name, version)}: no artifacts at ${uri} on MLflow server ${this.client.uri}`);
       }
       files = listed.map((f) => f.rel).sort();
+      // On the first failure the other downloads are aborted, and all have ended before the temp dir is removed.
+      const stop = new AbortController();
+      const signal = this.signal ? AbortSignal.any([this.signal, stop.signal]) : stop.signal;
       let next = 0;
       const worker = async () => {
-        while (next < listed.length) {
+        while (next < listed.length && !signal.aborted) {
           const file = listed[next++];
           const dest = join(artifacts, file.rel);
           await mkdir(join(dest, '..'), { recursive: true });
-          const n = await this.client.downloadArtifact({ server: at.server, path: file.path }, dest, this.signal);
+          const n = await this.client.downloadArtifact({ server: at.server, path: file.path }, dest, signal);
           if (file.size !== undefined && n !== file.size) {
             throw new Error(`${versionUri(this.name, version)}: ${file.rel} downloaded ${n} bytes, the server listed ${file.size}`);
           }
           bytes += n;
         }
       };
-      await Promise.all(Array.from({ length: Math.min(DOWNLOAD_CONCURRENCY, listed.length) }, worker));
+      const results = await Promise.allSettled(
+        Array.from({ length: Math.min(DOWNLOAD_CONCURRENCY, listed.length) }, () =>
+          worker().catch((err: unknown) => {
+            stop.abort();
+            throw err;
+          }),
+        ),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        // The first error, not the aborts it caused in the other downloads.
+        const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof Error && r.reason.name === 'AbortError' && !this.signal?.aborted));
+        throw (first ?? failed).reason;
+      }
       const meta: MlflowCacheMeta = {
         name: this.name,
         version,
