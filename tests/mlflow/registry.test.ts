@@ -22,9 +22,14 @@ import { closedPort, countingProxy, MLFLOW_URI, seeded, serverSpecs, type Seed, 
 const { it } = serverSpecs('tests/mlflow/registry.test.ts');
 
 // Every job in this file caches under its own folder (MlflowRegistry reads ARROWSHAP_CACHE_DIR).
-const CACHE = mkdtempSync(join(tmpdir(), 'arrowshap-mlflow-cache-'));
-process.env.ARROWSHAP_CACHE_DIR = CACHE;
-test.after.always(() => rm(CACHE, { recursive: true, force: true }));
+let CACHE = '';
+if (MLFLOW_URI) {
+  test.before(() => {
+    CACHE = mkdtempSync(join(tmpdir(), 'arrowshap-mlflow-cache-'));
+    process.env.ARROWSHAP_CACHE_DIR = CACHE;
+  });
+  test.after.always(() => rm(CACHE, { recursive: true, force: true }));
+}
 
 let seedPromise: Promise<Seed> | undefined;
 /** The seed (made once per server, shared by the spec files). */
