@@ -17,6 +17,8 @@ state="${ARROWSHAP_MLFLOW_STATE:-$root/.mlflow}"
 python="$root/.venv/bin/python"
 mlflow="$root/.venv/bin/mlflow"
 export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true  # no calls home from the server
+# no background job runner (huey consumers): the registry and artifact proxy do not need it
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
 start_timeout="${ARROWSHAP_MLFLOW_START_TIMEOUT:-180}"
 
 die() { echo "mlflow-server.sh: $*" >&2; exit 1; }
