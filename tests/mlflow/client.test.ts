@@ -279,6 +279,12 @@ test('a version that is not READY is refused', async (t) => {
   });
 });
 
+test('a port fetch refuses (a Fetch "bad port") is said at once, not retried', async (t) => {
+  await t.throwsAsync(new MlflowRegistry({ uri: 'http://127.0.0.1:6000', name: 'm' }, { env: {}, cacheDir: await tempDir(t) }).resolve('Champion'), {
+    message: 'cannot reach the MLflow server at http://127.0.0.1:6000: fetch refuses port 6000 (one of the Fetch standard\'s blocked "bad ports"); run the server on another port',
+  });
+});
+
 test('a models:/ URI of another model is refused', async (t) => {
   const reg = new MlflowRegistry({ uri: 'http://127.0.0.1:9', name: 'm' }, { env: {} });
   await t.throwsAsync(reg.resolve('models:/other/1'), {

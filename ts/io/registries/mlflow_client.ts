@@ -352,6 +352,13 @@ export class MlflowClient {
         });
       } catch (err) {
         if (signal?.aborted) throw err;
+        if (networkCause(err) === 'bad port') {
+          throw new MlflowUnreachableError(
+            `cannot reach the MLflow server at ${server}: fetch refuses port ${new URL(server).port} (one of the Fetch standard's ` +
+              'blocked "bad ports"); run the server on another port',
+            err,
+          );
+        }
         lastCause = err;
         lastError = undefined;
         continue;
