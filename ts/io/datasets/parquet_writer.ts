@@ -1,6 +1,6 @@
 /** Writes Arrow tables as Parquet files (parquet-wasm), whole or streamed. */
 import { openAsBlob } from 'node:fs';
-import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
+import { DataType, Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import {
   Compression,
   ParquetFile,
@@ -45,9 +45,21 @@ export const ParquetWriterConfig = z
 /** `{KIND: ParquetWriter, path, compression?}` */
 export type ParquetWriterConfig = z.input<typeof ParquetWriterConfig>;
 
-function properties(compression: ParquetCompression, rowGroupRows?: number): WriterProperties {
-  const builder = new WriterPropertiesBuilder().setCompression(CODECS[compression]);
-  return (rowGroupRows === undefined ? builder : builder.setMaxRowGroupSize(rowGroupRows)).build();
+/**
+ * Writer properties: the codec; dictionary encoding only for text columns (and
+ * columns already dictionary-encoded). The SHAP values are distinct floats: a
+ * dictionary only fills up and falls back to plain pages, and trying costs ten
+ * times the plain encoding.
+ */
+function properties(compression: ParquetCompression, schema: Schema, rowGroupRows?: number): WriterProperties {
+  let builder = new WriterPropertiesBuilder().setCompression(CODECS[compression]).setDictionaryEnabled(false);
+  for (const field of schema.fields) {
+    if (DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type) || DataType.isBinary(field.type) || DataType.isDictionary(field.type)) {
+      builder = builder.setColumnDictionaryEnabled(field.name, true);
+    }
+  }
+  if (rowGroupRows !== undefined) builder = builder.setMaxRowGroupSize(rowGroupRows);
+  return builder.build();
 }
 
 /**
@@ -57,7 +69,7 @@ function properties(compression: ParquetCompression, rowGroupRows?: number): Wri
 export function tableToParquet(table: Table, compression: ParquetCompression = 'snappy', path = 'the table'): Uint8Array {
   try {
     const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
-    return writeParquet(wasmTable, properties(compression));
+    return writeParquet(wasmTable, properties(compression, table.schema));
   } catch (err) {
     throw new Error(`cannot write ${path} as Parquet: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -117,7 +129,7 @@ class ParquetOutput extends StagedOutput {
       throw new Error(`rowGroupRows must be a positive integer, got ${rowGroupRows}`);
     }
     this.compression = compression;
-    this.props = properties(compression, rowGroupRows);
+    this.props = properties(compression, schema, rowGroupRows);
   }
 
   private readonly compression: ParquetCompression;
