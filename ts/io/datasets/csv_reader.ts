@@ -13,7 +13,7 @@ import { parse } from 'csv-parse';
 import { Field, Float64, makeData, makeVector, RecordBatch, Schema, Struct, Table, Utf8, type Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
-import { checkBatchRows, describeLimit, Limit } from './limit.ts';
+import { checkBatchRows, describeLimit, Limit, throwIfAborted } from './limit.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
 
 /** `{KIND: CsvReader, path, limit?}` */
@@ -222,7 +222,7 @@ export class CsvReader implements Reader {
         pending.lines.push(info.lines);
         rows++;
         if (pending.lines.length >= batchRows) {
-          options.signal?.throwIfAborted();
+          throwIfAborted(options.signal);
           const table = build(pending);
           pending = { columns: header.map(() => []), lines: [] };
           yielded = true;

@@ -15,6 +15,18 @@ export function describeLimit(limit?: number): string {
   return limit === undefined ? '' : `, limit ${limit}`;
 }
 
+/**
+ * Throws when `signal` is aborted: an `Error` named `AbortError` carrying the
+ * reason's message (what the native calls reject with), not the bare reason.
+ */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (!signal?.aborted) return;
+  const reason = signal.reason;
+  const err = new Error(reason instanceof Error ? reason.message : 'the operation was aborted');
+  err.name = 'AbortError';
+  throw err;
+}
+
 /** Rows per streamed batch when none is asked for (the explainer's default `batch_rows`). */
 export const DEFAULT_STREAM_BATCH_ROWS = 65536;
 
@@ -41,9 +53,10 @@ export async function* sliceBatches(
   let left = limit ?? Infinity;
   if (left <= 0) return;
   for await (const batch of source) {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const n = batch.numRows;
     for (let start = 0; start < n && left > 0; ) {
+      if (start > 0) throwIfAborted(signal);
       const take = Math.min(batchRows, n - start, left);
       yield new arrow.Table(start === 0 && take === n ? batch : batch.slice(start, start + take));
       start += take;

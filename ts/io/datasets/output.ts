@@ -94,12 +94,17 @@ export abstract class StagedOutput implements TableOutput {
 
   /** Creates the directory and the temporary file, then writes the beginning. */
   async start(): Promise<this> {
-    await this.guard(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      this.handle = await open(this.tempPath, 'wx');
-      this.opened = true;
-      await this.begin();
-    });
+    try {
+      await this.guard(async () => {
+        await mkdir(dirname(this.path), { recursive: true });
+        this.handle = await open(this.tempPath, 'wx');
+        this.opened = true;
+        await this.begin();
+      });
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
     return this;
   }
 

@@ -5,7 +5,7 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import { ParquetFile, readParquet, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
-import { checkBatchRows, describeLimit, emptyTable, Limit } from './limit.ts';
+import { checkBatchRows, describeLimit, emptyTable, Limit, throwIfAborted } from './limit.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
 
 /** `{KIND: ParquetReader, path, limit?}` */
@@ -74,7 +74,7 @@ export class ParquetReader implements Reader {
       let given = false;
       try {
         while (left > 0) {
-          options.signal?.throwIfAborted();
+          throwIfAborted(options.signal);
           let next: ReadableStreamReadResult<WasmRecordBatch>;
           try {
             next = await reader.read();

@@ -165,6 +165,7 @@ class ParquetOutput extends StagedOutput {
       this.controller!.enqueue(batch);
       this.pushed++;
       this.pump = this.drain(transformParquetStream(input, this.props));
+      this.pump.catch(() => undefined); // awaited by end(); after an abort nobody waits for it
       return;
     }
     await this.demand();
