@@ -334,15 +334,20 @@ export async function explainSamples(
   };
 }
 
-/** Adds |φ| per feature and the base value per output of one result. */
+/**
+ * Adds |φ| per feature and the base value per output of one result, term by
+ * term into the running sums, in (row, output) order: the same sequence of
+ * additions as one pass over all rows, so the sums (and mean |SHAP|) are the
+ * same bits however the rows were batched.
+ */
 function accumulate(result: ShapResult, sumAbs: Float64Array, sumBase: Float64Array): void {
   const { rows, outputs, features, values } = result;
   const n = rows * outputs;
   for (let j = 0; j < features; j++) {
-    let s = 0;
+    let s = sumAbs[j];
     const end = (j + 1) * n;
     for (let i = j * n; i < end; i++) s += Math.abs(values[i]);
-    sumAbs[j] += s;
+    sumAbs[j] = s;
   }
   const base = features * n;
   for (let i = 0; i < n; i++) sumBase[i % outputs] += values[base + i];
