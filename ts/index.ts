@@ -19,6 +19,21 @@
  * const { job } = await loadConfig('explanations.yaml', ['job.inputs_samples.limit=100']);
  * const { samplesExplanations, modelsExplanations, modelVersion } = await new ExplanationsJob(job).execute();
  * ```
+ * The job streams its input in batches of `explainer.batch_rows`; the whole tables
+ * (`samplesExplanations`, …) are returned for small runs only (`keepTables` option).
+ *
+ * Stream a large file yourself:
+ * ```ts
+ * import { SamplesExplainer, featureColumns, readerForPath, writerForPath } from 'arrowshap';
+ *
+ * const explainer = new SamplesExplainer(model, { threads: 0 });
+ * const output = await writerForPath('samples.parquet').open(explainer.samplesSchema());
+ * for await (const batch of readerForPath('inputs.parquet').batches({ batchRows: 65536 })) {
+ *   const { samples } = await explainer.explainBatch(featureColumns(batch, model.featureNames));
+ *   await output.write(samples);
+ * }
+ * await output.close(); // or output.abort() on failure: nothing is left behind
+ * ```
  *
  * Tables follow the contracts in docs/configuration.md: the samples table has
  * `row` (or the id column), [`output`], one float64 column per feature and
@@ -40,8 +55,19 @@ export {
   explainSamples,
   resolveAlgorithm,
   resolveDevice,
+  SamplesExplainer,
 } from './core/explainers.ts';
-export type { Algorithm, Device, ExplainableModel, ExplainSamplesOptions, SamplesExplanations } from './core/explainers.ts';
+export type {
+  Algorithm,
+  Device,
+  ExplainableModel,
+  ExplainBatchOptions,
+  ExplainedBatch,
+  ExplainSamplesOptions,
+  SamplesExplainerOptions,
+  SamplesExplanations,
+  SamplesSummary,
+} from './core/explainers.ts';
 export {
   BASE_VALUE_COLUMN,
   FEATURE_COLUMN,
@@ -81,8 +107,8 @@ export type { ConfigInput, ExplainerConfigInput, ExplanationsJobConfigInput } fr
 // ── jobs ─────────────────────────────────────────────────────────────────────
 export { Job } from './jobs/base.ts';
 export type { Service } from './jobs/base.ts';
-export { ALERT_TITLE, ExplanationsJob } from './jobs/explanations.ts';
-export type { ExplanationsJobOptions, ExplanationsJobOutput, ExplanationsTimings } from './jobs/explanations.ts';
+export { ALERT_TITLE, DEFAULT_KEEP_ROWS, ExplanationsJob } from './jobs/explanations.ts';
+export type { ExplanationsJobOptions, ExplanationsJobOutput, ExplanationsRows, ExplanationsTimings } from './jobs/explanations.ts';
 export { createJobRegistry, FileRegistry } from './jobs/file_registry.ts';
 
 // ── io: datasets ─────────────────────────────────────────────────────────────
@@ -92,10 +118,11 @@ export {
   ParquetReader,
   ReaderConfig,
   createReader,
+  readAllBatches,
   readerConfigForPath,
   readerForPath,
 } from './io/datasets/reader.ts';
-export type { Reader } from './io/datasets/reader.ts';
+export type { ReadBatchesOptions, Reader } from './io/datasets/reader.ts';
 export {
   ArrowWriter,
   CsvWriter,
@@ -105,7 +132,7 @@ export {
   writerConfigForPath,
   writerForPath,
 } from './io/datasets/writer.ts';
-export type { Writer } from './io/datasets/writer.ts';
+export type { OpenOptions, TableOutput, Writer } from './io/datasets/writer.ts';
 export { featureColumns, idColumn, numericColumn } from './io/datasets/features.ts';
 
 // ── io: registries and loaders ───────────────────────────────────────────────

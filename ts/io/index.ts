@@ -17,7 +17,9 @@ export {
   ParquetReaderConfig,
   ReaderConfig,
   readerConfigForPath,
+  readAllBatches,
   readerForPath,
+  type ReadBatchesOptions,
   type Reader,
 } from './datasets/reader.ts';
 export {
@@ -31,6 +33,8 @@ export {
   WriterConfig,
   writerConfigForPath,
   writerForPath,
+  type OpenOptions,
+  type TableOutput,
   type Writer,
 } from './datasets/writer.ts';
 export { tableToParquet, type ParquetCompression } from './datasets/parquet_writer.ts';
