@@ -453,10 +453,19 @@ fn kernel_is_deterministic_across_threads_batches_and_serial_models() {
     assert_eq!(a.values, c.values, "batch size changed the result");
     let serial = Serial(&model, Default::default());
     let d = kernel_shap(&serial, &matrix(&x), &matrix(&bgc), None, &opts, &ctl()).unwrap();
-    assert_eq!(a.values, d.values, "the serial path changed the result");
+    // the serial model's masked rows and the tree ensemble's structural evaluation
+    // (`kernel::tree`) sum the same terms in different orders
+    for (u, v) in a.values.iter().zip(&d.values) {
+        assert!(
+            (u - v).abs() <= 1e-12 * u.abs().max(1.0),
+            "the serial path changed the result: {u} vs {v}"
+        );
+    }
     // 40 rows × ≤200 coalitions × 10 background rows fit in a handful of 50k-row calls
     let calls = serial.1.load(std::sync::atomic::Ordering::Relaxed);
     assert!(calls <= 6, "{calls} model calls");
+    let d2 = kernel_shap(&serial, &matrix(&x), &matrix(&bgc), None, &small, &ctl()).unwrap();
+    assert_eq!(d.values, d2.values, "batch size changed the serial result");
     // batches with their row offset give the values of one call
     let (head, tail): (Vec<Vec<f64>>, Vec<Vec<f64>>) = x
         .iter()

@@ -45,6 +45,7 @@ pub mod background;
 mod rng;
 pub mod sampling;
 mod solve;
+mod tree;
 
 pub use background::{
     background_warning, kmeans, sample, summarize, Background, BackgroundSummary,
@@ -79,6 +80,12 @@ pub trait BatchModel: Sync {
     fn batch_rows(&self) -> usize {
         4096
     }
+    /// The model as a tree ensemble, when it is one evaluated in its raw output:
+    /// KernelSHAP then computes coalition values from the trees' structure
+    /// ([`tree`]) instead of evaluating masked rows (same values up to rounding).
+    fn as_ensemble(&self) -> Option<&Ensemble> {
+        None
+    }
 }
 
 /// A tree ensemble evaluated in its raw (margin) output space.
@@ -98,6 +105,9 @@ impl BatchModel for Ensemble {
     }
     fn batch_rows(&self) -> usize {
         2048
+    }
+    fn as_ensemble(&self) -> Option<&Ensemble> {
+        Some(self)
     }
 }
 
@@ -283,6 +293,8 @@ struct Runner<'a> {
     batch: usize,
     /// E[f(b)] per output (before the link).
     fnull: Vec<f64>,
+    /// Coalition values from the trees' structure, for a tree ensemble.
+    tree: Option<tree::TreeGame<'a>>,
 }
 
 /// One explained row: its values, players and coalitions.
@@ -306,10 +318,16 @@ impl<'a> Runner<'a> {
         let total: f64 = bg.weights.iter().sum();
         let m = model.num_features();
         let batch = opts.batch_rows.unwrap_or_else(|| model.batch_rows()).max(1);
+        let bgw: Vec<f64> = bg.weights.iter().map(|w| w / total).collect();
+        let tree = model
+            .as_ensemble()
+            .filter(|e| e.num_features == m && e.num_outputs == model.num_outputs())
+            .map(|e| tree::TreeGame::new(e, bg, bgw.clone()));
         Runner {
             model,
             bg,
-            bgw: bg.weights.iter().map(|w| w / total).collect(),
+            bgw,
+            tree,
             opts,
             ctl,
             m,
@@ -386,10 +404,13 @@ impl<'a> Runner<'a> {
                     .into_par_iter()
                     .map(|i| {
                         let mut job = self.plan_row(start + i, &xbuf[i * m..(i + 1) * m]);
-                        let mut block = Vec::new();
-                        let mut out = Vec::new();
-                        let model_rows =
-                            self.evaluate(std::slice::from_mut(&mut job), &mut block, &mut out)?;
+                        let model_rows = match self.evaluate_tree(&mut job)? {
+                            Some(n) => n,
+                            None => {
+                                let (mut block, mut out) = (Vec::new(), Vec::new());
+                                self.evaluate(std::slice::from_mut(&mut job), &mut block, &mut out)?
+                            }
+                        };
                         let phi = self.solve_row(&job, &fx[i * k..(i + 1) * k]);
                         self.ctl.report(1);
                         Ok((
@@ -482,6 +503,29 @@ impl<'a> Runner<'a> {
             plan,
             ey: Vec::new(),
         }
+    }
+
+    /// Fills `job.ey` from the trees' structure ([`tree`]) for a tree ensemble; returns
+    /// the masked rows this stands for, or `None` when the masked rows must be evaluated.
+    fn evaluate_tree(&self, job: &mut RowJob) -> Result<Option<u64>> {
+        let Some(tg) = &self.tree else {
+            return Ok(None);
+        };
+        if job.plan.is_empty() {
+            return Ok(None);
+        }
+        if self.ctl.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let mut ey = vec![0.0; job.plan.len() * self.k];
+        if tg
+            .evaluate(&job.x, &job.varying, &job.plan, &mut ey)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        job.ey = ey;
+        Ok(Some((job.plan.len() * self.bg.rows()) as u64))
     }
 
     /// Evaluates every coalition of `jobs` in blocks of about `self.batch` rows and
