@@ -22,7 +22,9 @@ impl<'a> RunControl<'a> {
     /// True when the caller asked to stop.
     #[inline]
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.map(|c| c.load(Ordering::Relaxed)).unwrap_or(false)
+        self.cancel
+            .map(|c| c.load(Ordering::Relaxed))
+            .unwrap_or(false)
     }
     /// Reports `rows` more rows done.
     #[inline]
@@ -39,7 +41,9 @@ impl<'a> RunControl<'a> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
-            .map_err(|e| crate::Error::Input(format!("cannot start {} threads: {e}", self.threads)))?;
+            .map_err(|e| {
+                crate::Error::Input(format!("cannot start {} threads: {e}", self.threads))
+            })?;
         Ok(pool.install(f))
     }
 }

@@ -310,20 +310,25 @@ impl Ensemble {
         let mut out = vec![0.0; x.rows() * k];
         const BLOCK: usize = 256;
         let res: Result<()> = ctl.install(|| {
-            out.par_chunks_mut(BLOCK * k).enumerate().try_for_each(|(b, chunk)| {
-                if ctl.is_cancelled() {
-                    return Err(crate::Error::Cancelled);
-                }
-                let start = b * BLOCK;
-                let n = chunk.len() / k;
-                let mut buf = vec![0.0; n * m];
-                x.gather_rows(start, &mut buf);
-                for i in 0..n {
-                    self.predict_row_into(&buf[i * m..(i + 1) * m], &mut chunk[i * k..(i + 1) * k]);
-                }
-                ctl.report(n);
-                Ok(())
-            })
+            out.par_chunks_mut(BLOCK * k)
+                .enumerate()
+                .try_for_each(|(b, chunk)| {
+                    if ctl.is_cancelled() {
+                        return Err(crate::Error::Cancelled);
+                    }
+                    let start = b * BLOCK;
+                    let n = chunk.len() / k;
+                    let mut buf = vec![0.0; n * m];
+                    x.gather_rows(start, &mut buf);
+                    for i in 0..n {
+                        self.predict_row_into(
+                            &buf[i * m..(i + 1) * m],
+                            &mut chunk[i * k..(i + 1) * k],
+                        );
+                    }
+                    ctl.report(n);
+                    Ok(())
+                })
         })?;
         res?;
         Ok(out)
@@ -332,7 +337,11 @@ impl Ensemble {
     /// Per-feature totals of gain, cover and split count.
     pub fn feature_stats(&self) -> FeatureStats {
         let m = self.num_features;
-        let mut s = FeatureStats { gain: vec![0.0; m], cover: vec![0.0; m], weight: vec![0.0; m] };
+        let mut s = FeatureStats {
+            gain: vec![0.0; m],
+            cover: vec![0.0; m],
+            weight: vec![0.0; m],
+        };
         for t in &self.trees {
             for n in &t.nodes {
                 if !n.is_leaf() {
@@ -363,21 +372,44 @@ impl Ensemble {
     pub fn validate(&self, file: &str) -> Result<()> {
         use crate::Error;
         if self.tree_output.len() != self.trees.len() {
-            return Err(Error::model(file, "tree_info", "one output index per tree is required"));
+            return Err(Error::model(
+                file,
+                "tree_info",
+                "one output index per tree is required",
+            ));
         }
         if self.base_margin.len() != self.num_outputs || self.num_outputs == 0 {
-            return Err(Error::model(file, "base_score", "one base margin per output is required"));
+            return Err(Error::model(
+                file,
+                "base_score",
+                "one base margin per output is required",
+            ));
         }
         if self.feature_names.len() != self.num_features {
-            return Err(Error::model(file, "feature_names", format!(
-                "{} names for {} features", self.feature_names.len(), self.num_features)));
+            return Err(Error::model(
+                file,
+                "feature_names",
+                format!(
+                    "{} names for {} features",
+                    self.feature_names.len(),
+                    self.num_features
+                ),
+            ));
         }
         for (ti, t) in self.trees.iter().enumerate() {
             if t.nodes.is_empty() {
-                return Err(Error::model(file, format!("trees[{ti}]"), "tree has no nodes"));
+                return Err(Error::model(
+                    file,
+                    format!("trees[{ti}]"),
+                    "tree has no nodes",
+                ));
             }
             if self.tree_output[ti] as usize >= self.num_outputs {
-                return Err(Error::model(file, format!("tree_info[{ti}]"), "output index out of range"));
+                return Err(Error::model(
+                    file,
+                    format!("tree_info[{ti}]"),
+                    "output index out of range",
+                ));
             }
             let n = t.nodes.len();
             // every node except the root must be reached exactly once (a tree, not a DAG or cycle)
@@ -386,28 +418,49 @@ impl Ensemble {
             for (i, node) in t.nodes.iter().enumerate() {
                 if node.is_leaf() {
                     if node.right != LEAF {
-                        return Err(Error::model(file, format!("trees[{ti}].nodes[{i}]"), "leaf with one child"));
+                        return Err(Error::model(
+                            file,
+                            format!("trees[{ti}].nodes[{i}]"),
+                            "leaf with one child",
+                        ));
                     }
                     continue;
                 }
                 for c in [node.left, node.right] {
                     let c = c as usize;
                     if c >= n || c == 0 || seen[c] {
-                        return Err(Error::model(file, format!("trees[{ti}].nodes[{i}]"),
-                            format!("child index {c} is out of range or reached twice")));
+                        return Err(Error::model(
+                            file,
+                            format!("trees[{ti}].nodes[{i}]"),
+                            format!("child index {c} is out of range or reached twice"),
+                        ));
                     }
                     seen[c] = true;
                 }
                 if node.feature as usize >= self.num_features {
-                    return Err(Error::model(file, format!("trees[{ti}].nodes[{i}].split_index"),
-                        format!("feature {} but the model has {} features", node.feature, self.num_features)));
+                    return Err(Error::model(
+                        file,
+                        format!("trees[{ti}].nodes[{i}].split_index"),
+                        format!(
+                            "feature {} but the model has {} features",
+                            node.feature, self.num_features
+                        ),
+                    ));
                 }
                 if (node.cat_offset as usize + node.cat_words as usize) > t.cat_bits.len() {
-                    return Err(Error::model(file, format!("trees[{ti}].nodes[{i}].categories"), "category set out of range"));
+                    return Err(Error::model(
+                        file,
+                        format!("trees[{ti}].nodes[{i}].categories"),
+                        "category set out of range",
+                    ));
                 }
             }
             if let Some(i) = seen.iter().position(|s| !s) {
-                return Err(Error::model(file, format!("trees[{ti}].nodes[{i}]"), "node is not reachable from the root"));
+                return Err(Error::model(
+                    file,
+                    format!("trees[{ti}].nodes[{i}]"),
+                    "node is not reachable from the root",
+                ));
             }
         }
         Ok(())

@@ -46,10 +46,17 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// Shorthand for [`Error::Model`].
     pub fn model(file: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Model { file: file.to_string(), field: field.into(), message: message.into() }
+        Error::Model {
+            file: file.to_string(),
+            field: field.into(),
+            message: message.into(),
+        }
     }
     /// Shorthand for [`Error::Unsupported`].
     pub fn unsupported(file: &str, message: impl Into<String>) -> Self {
-        Error::Unsupported { file: file.to_string(), message: message.into() }
+        Error::Unsupported {
+            file: file.to_string(),
+            message: message.into(),
+        }
     }
 }

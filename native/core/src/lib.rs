@@ -13,8 +13,8 @@
 
 pub mod control;
 pub mod ensemble;
-pub mod kernel;
 pub mod error;
+pub mod kernel;
 pub mod matrix;
 pub mod model;
 pub mod shap;

@@ -65,7 +65,9 @@ impl<'a> Matrix<'a> {
     }
     /// Transposes a row-major buffer into owned columns (for tests and tools).
     pub fn transpose_rows(data: &[f64], rows: usize, cols: usize) -> Vec<Vec<f64>> {
-        (0..cols).map(|j| (0..rows).map(|i| data[i * cols + j]).collect()).collect()
+        (0..cols)
+            .map(|j| (0..rows).map(|i| data[i * cols + j]).collect())
+            .collect()
     }
     /// Number of rows (samples).
     #[inline]

@@ -24,7 +24,9 @@ pub fn guarded<T>(what: &str, f: impl FnOnce() -> arrowshap_core::Result<T>) -> 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(napi::Error::from_reason(format!("internal error in {what}: {msg}")))
+            Err(napi::Error::from_reason(format!(
+                "internal error in {what}: {msg}"
+            )))
         }
     }
 }

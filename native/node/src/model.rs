@@ -32,13 +32,17 @@ impl Model {
     /// Loads a model file; the format is sniffed from its content.
     #[napi(factory)]
     pub fn from_file(path: String) -> napi::Result<Model> {
-        let e = guarded("model loading", || arrowshap_core::model::load_file(std::path::Path::new(&path)))?;
+        let e = guarded("model loading", || {
+            arrowshap_core::model::load_file(std::path::Path::new(&path))
+        })?;
         Ok(Model { inner: Arc::new(e) })
     }
     /// Loads a model from bytes; `name` is used in error messages.
     #[napi(factory)]
     pub fn from_bytes(bytes: Uint8Array, name: String) -> napi::Result<Model> {
-        let e = guarded("model loading", || arrowshap_core::model::load_bytes(&bytes, &name))?;
+        let e = guarded("model loading", || {
+            arrowshap_core::model::load_bytes(&bytes, &name)
+        })?;
         Ok(Model { inner: Arc::new(e) })
     }
     /// Number of input features.
@@ -102,21 +106,40 @@ impl Model {
     #[napi]
     pub fn feature_stats(&self) -> FeatureStats {
         let s = self.inner.feature_stats();
-        FeatureStats { gain: s.gain.into(), cover: s.cover.into(), weight: s.weight.into() }
+        FeatureStats {
+            gain: s.gain.into(),
+            cover: s.cover.into(),
+            weight: s.weight.into(),
+        }
     }
     /// Raw (margin) predictions, row-major rows × outputs.
     #[napi(ts_return_type = "Promise<ShapResult>")]
-    pub fn predict_raw(&self, columns: Vec<JsColumn>, threads: u32, run: &NativeRun) -> AsyncTask<ShapTask> {
+    pub fn predict_raw(
+        &self,
+        columns: Vec<JsColumn>,
+        threads: u32,
+        run: &NativeRun,
+    ) -> AsyncTask<ShapTask> {
         self.task(ShapKind::Predict, columns, threads, run)
     }
     /// Path-dependent TreeSHAP (XGBoost `pred_contribs`), column-major with the base value last.
     #[napi(ts_return_type = "Promise<ShapResult>")]
-    pub fn shap_path_dependent(&self, columns: Vec<JsColumn>, threads: u32, run: &NativeRun) -> AsyncTask<ShapTask> {
+    pub fn shap_path_dependent(
+        &self,
+        columns: Vec<JsColumn>,
+        threads: u32,
+        run: &NativeRun,
+    ) -> AsyncTask<ShapTask> {
         self.task(ShapKind::PathDependent, columns, threads, run)
     }
     /// SHAP interaction values (XGBoost `pred_interactions`, without the bias row/column).
     #[napi(ts_return_type = "Promise<ShapResult>")]
-    pub fn shap_interactions(&self, columns: Vec<JsColumn>, threads: u32, run: &NativeRun) -> AsyncTask<ShapTask> {
+    pub fn shap_interactions(
+        &self,
+        columns: Vec<JsColumn>,
+        threads: u32,
+        run: &NativeRun,
+    ) -> AsyncTask<ShapTask> {
         self.task(ShapKind::Interactions, columns, threads, run)
     }
     /// Interventional TreeSHAP against background columns.
@@ -131,7 +154,13 @@ impl Model {
         self.task(ShapKind::Interventional(background), columns, threads, run)
     }
 
-    fn task(&self, kind: ShapKind, columns: Vec<JsColumn>, threads: u32, run: &NativeRun) -> AsyncTask<ShapTask> {
+    fn task(
+        &self,
+        kind: ShapKind,
+        columns: Vec<JsColumn>,
+        threads: u32,
+        run: &NativeRun,
+    ) -> AsyncTask<ShapTask> {
         AsyncTask::new(ShapTask {
             model: self.inner.clone(),
             columns,

@@ -27,7 +27,9 @@ impl NativeRun {
     #[napi(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        NativeRun { state: Arc::new(RunState::default()) }
+        NativeRun {
+            state: Arc::new(RunState::default()),
+        }
     }
     /// Asks the run to stop; its Promise then rejects with "cancelled".
     #[napi]

@@ -61,27 +61,51 @@ impl Task for ShapTask {
         let progress = move |n: usize| {
             state.rows_done.fetch_add(n as u64, Ordering::Relaxed);
         };
-        let ctl = RunControl { threads: self.threads, cancel: Some(&self.state.cancel), progress: Some(&progress) };
+        let ctl = RunControl {
+            threads: self.threads,
+            cancel: Some(&self.state.cancel),
+            progress: Some(&progress),
+        };
         let model = &*self.model;
         let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
         let (m, k, rows) = (model.num_features, model.num_outputs, x.rows());
         guarded("the SHAP computation", || match &self.kind {
             ShapKind::Predict => {
                 let v = model.predict_raw(&x, &ctl)?;
-                Ok(RawResult { rows, outputs: k, features: m, values: v })
+                Ok(RawResult {
+                    rows,
+                    outputs: k,
+                    features: m,
+                    values: v,
+                })
             }
             ShapKind::PathDependent => {
                 let s = shap::path_dependent(model, &x, &ctl)?;
-                Ok(RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values })
+                Ok(RawResult {
+                    rows: s.rows,
+                    outputs: s.outputs,
+                    features: s.features,
+                    values: s.values,
+                })
             }
             ShapKind::Interactions => {
                 let s = shap::interactions(model, &x, &ctl)?;
-                Ok(RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values })
+                Ok(RawResult {
+                    rows: s.rows,
+                    outputs: s.outputs,
+                    features: s.features,
+                    values: s.values,
+                })
             }
             ShapKind::Interventional(bg) => {
                 let b = as_matrix(bg)?;
                 let s = shap::interventional(model, &x, &b, &ctl)?;
-                Ok(RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values })
+                Ok(RawResult {
+                    rows: s.rows,
+                    outputs: s.outputs,
+                    features: s.features,
+                    values: s.values,
+                })
             }
         })
     }
