@@ -204,3 +204,38 @@ test('progress: with a row count unknown up front (CSV) the total stays ahead un
   t.deepEqual(Object.keys(out.timings).sort(), ['explainModel', 'explainSamples', 'load', 'notify', 'read', 'total', 'validate', 'write']);
   for (const v of Object.values(out.timings)) t.true(v >= 0);
 });
+
+test('an input without rows: outputs with the full schema and no rows, a warning, tables returned empty', async (t) => {
+  const dir = await tempDir(t);
+  const fx = await fixture('xgb_multi_softprob');
+  const header = (await readFile(fx.inputsPath, 'utf8')).split('\n')[0];
+  const input = join(dir, 'none.csv');
+  await writeFile(input, `${header}\n`);
+  const out = await run(config(dir, input, 'out', { interactions: true, batch_rows: 4 }, fx.modelPath));
+  t.deepEqual(out.rows, { inputs: 0, samples: 0, interactions: 0, batches: 1 });
+  t.true(out.tablesKept);
+  t.is(out.samplesExplanations!.numRows, 0);
+  for (const name of ['samples.parquet', 'interactions.arrows', 'models.parquet']) {
+    const back = await readerForPath(join(dir, 'out', name)).read();
+    t.is(back.numRows, name === 'models.parquet' ? fx.model.numFeatures : 0, name);
+  }
+  const samples = await readerForPath(join(dir, 'out', 'samples.parquet')).read();
+  t.deepEqual(samples.schema.fields.map((f) => f.name), ['row', 'output', ...fx.model.featureNames, 'base_value']);
+});
+
+test('the documented streaming snippet (SamplesExplainer over reader.batches into writer.open) gives the job table', async (t) => {
+  const { SamplesExplainer, featureColumns, readerForPath: read, writerForPath: write } = await import('../../ts/index.ts');
+  const dir = await tempDir(t);
+  const fx = await fixture('xgb_multi_softprob');
+  const model = fx.model;
+  const explainer = new SamplesExplainer(model, { threads: 0 });
+  const output = await write(join(dir, 'samples.parquet')).open(explainer.samplesSchema());
+  for await (const batch of read(fx.inputsPath).batches({ batchRows: 16 })) {
+    const { samples } = await explainer.explainBatch(featureColumns(batch, model.featureNames));
+    await output.write(samples);
+  }
+  await output.close();
+  const table = await read(join(dir, 'samples.parquet')).read();
+  t.is(samplesMismatch(table, fx), undefined);
+  t.is(explainer.summary().batches, 4);
+});

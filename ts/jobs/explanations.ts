@@ -323,9 +323,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       );
       await step('write', () => openAll(targets));
 
-      const kept: { inputs: arrow.Table[]; samples: arrow.RecordBatch[]; interactions: arrow.RecordBatch[]; columns: FeatureColumn[][] } | undefined =
-        keepRows > 0 ? { inputs: [], samples: [], interactions: [], columns: [] } : undefined;
-      let keeping = kept;
+      let keeping: { inputs: arrow.Table[]; samples: arrow.RecordBatch[]; interactions: arrow.RecordBatch[] } | undefined =
+        keepRows > 0 ? { inputs: [], samples: [], interactions: [] } : undefined;
       let batch: arrow.Table | undefined = first;
       let ids = firstIds;
       let inputRows = 0;
@@ -346,7 +345,6 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
           });
           if (keeping && inputRows + rows <= keepRows) {
             keeping.inputs.push(batch);
-            keeping.columns.push(columns);
             keeping.samples.push(out.samples);
             if (out.interactions) keeping.interactions.push(out.interactions);
           } else {
@@ -389,7 +387,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       let tables: Pick<ExplanationsJobOutput, 'inputs' | 'featureColumns' | 'ids' | 'samplesExplanations' | 'interactions'> = {};
       if (keeping) {
         const inputs = keeping.inputs.length === 1 ? keeping.inputs[0] : new arrow.Table(keeping.inputs.flatMap((t) => t.batches));
-        const featureColumns = keeping.columns.length === 1 ? keeping.columns[0] : toFeatureColumns(inputs, names, { source });
+        // views of the batch for a one-batch run, else one copy over the batches
+        const featureColumns = toFeatureColumns(inputs, names, { source });
         tables = {
           inputs,
           featureColumns,
