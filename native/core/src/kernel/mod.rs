@@ -7,14 +7,21 @@
 //!   the model output when masked, gets φ = 0 and is left out of the game (shap's
 //!   `varying_groups`). This is exact: such a feature is a null player.
 //! * **Coalitions** ([`sampling`]): whole subset sizes enumerated first (sizes `s`
-//!   and `m − s` together) while the budget allows, the rest sampled in
-//!   complementary pairs with duplicates merged into weights; `nsamples` defaults
-//!   to `2m + 2048`; **full enumeration when `nsamples ≥ 2^m − 2`**, and then the
-//!   result is exact: the interventional Shapley values with this background.
+//!   and `m − s` together) while the budget allows, as shap does; the rest of the
+//!   budget is split among the remaining sizes in proportion to their kernel weight
+//!   and spent on complementary pairs drawn without replacement, each weighted by
+//!   its size's kernel weight over the number drawn (stratified: less variance than
+//!   shap's draws at the same budget); `nsamples` defaults to `2m + 2048`; **full
+//!   enumeration when `nsamples ≥ 2^m − 2`**, and then the result is exact: the
+//!   interventional Shapley values with this background.
 //! * **Evaluation.** For each coalition S, the masked rows `(x_S, b_{¬S})` for every
 //!   background row `b` are written into a row-major block of up to `batch_rows`
 //!   rows; the [`BatchModel`] evaluates the whole block in one call; outputs are
-//!   averaged per coalition with the background weights.
+//!   averaged per coalition with the background weights. A tree ensemble
+//!   ([`BatchModel::as_ensemble`]) skips the masked rows: its coalition values come
+//!   from one walk per (tree, background row) that collects each reachable leaf's
+//!   condition on S into small tables ([`tree`]), the same values up to rounding at
+//!   a small fraction of the cost.
 //! * **Solve** ([`solve`]): weighted least squares in f64 with the efficiency
 //!   constraint eliminated exactly, so `Σ φ + base = link(f(x))` to rounding.
 //!   Optional L1 selection: [`L1Reg::NumFeatures`] (shap's `num_features(k)`, LAR).
@@ -201,7 +208,8 @@ pub struct KernelReport {
     pub exact_rows: usize,
     /// Largest number of coalitions of one row.
     pub max_coalitions: usize,
-    /// Model evaluations (rows passed to `predict`), in total.
+    /// Model evaluations in total: rows passed to `predict`, plus, for a tree
+    /// ensemble, the masked rows its structural evaluation stands for.
     pub model_rows: u64,
 }
 
