@@ -5,7 +5,8 @@
 //!   --test kernel_perf -- --ignored --nocapture`
 //! Optional: `KBENCH_SEEDS` (number of seeds for the error, default 10), `KBENCH_REPS`
 //! (timing repetitions, default 5), `KBENCH_THREADS` (default 1), `KBENCH_NSAMPLES`
-//! (default: the case's), `KBENCH_EXACT_OUT` (write the exact values, row-major
+//! (default: the case's), `KBENCH_BG` / `KBENCH_ROWS` (cases without a background:
+//! background rows and explained rows taken from X, default 50 / 100), `KBENCH_EXACT_OUT` (write the exact values, row-major
 //! rows × (M + 1), as f64 little-endian).
 
 use arrowshap_core::kernel::{kernel_shap, BatchModel, KernelOptions};
@@ -62,15 +63,26 @@ fn kernel_bench_case() {
     };
     let dir = PathBuf::from(dir);
     let meta = std::fs::read_to_string(dir.join("meta.json")).unwrap();
-    let (rows, m, nb) = (
-        meta_usize(&meta, "rows"),
-        meta_usize(&meta, "features"),
-        meta_usize(&meta, "bg_rows"),
-    );
+    let (mut rows, m) = (meta_usize(&meta, "rows"), meta_usize(&meta, "features"));
     let nsamples = env("KBENCH_NSAMPLES").unwrap_or_else(|| meta_usize(&meta, "nsamples"));
-    let model = arrowshap_core::model::load_file(&dir.join("model.json")).unwrap();
-    let x = read_cols(&dir.join("X.f64"), rows, m);
-    let bg = read_cols(&dir.join("bg.f64"), nb, m);
+    let file = if dir.join("model.json").exists() {
+        "model.json"
+    } else {
+        "model.txt"
+    };
+    let model = arrowshap_core::model::load_file(&dir.join(file)).unwrap();
+    let mut x = read_cols(&dir.join("X.f64"), rows, m);
+    let bg = if meta.contains("\"bg_rows\"") {
+        read_cols(&dir.join("bg.f64"), meta_usize(&meta, "bg_rows"), m)
+    } else {
+        // KBENCH_BG rows of X as the background, the next KBENCH_ROWS explained
+        let nb = env("KBENCH_BG").unwrap_or(50);
+        let n = env("KBENCH_ROWS").unwrap_or(100);
+        let bg = x.iter().map(|c| c[..nb].to_vec()).collect();
+        x = x.iter().map(|c| c[nb..nb + n].to_vec()).collect();
+        rows = n;
+        bg
+    };
     let (xm, bm) = (
         Matrix::from_columns_f64(&x).unwrap(),
         Matrix::from_columns_f64(&bg).unwrap(),

@@ -30,7 +30,8 @@
 //!   averaging probabilities before the link as shap does.
 //!
 //! In-core models (`BatchModel::concurrent() == true`, e.g. an [`Ensemble`]) are
-//! explained in parallel over rows inside `ctl.install`. Models that must be called
+//! explained in parallel over rows in a pool of `ctl.threads` threads (kept between
+//! runs). Models that must be called
 //! from one thread at a time (a JS callback) are fed large blocks that span many
 //! explained rows, so that each call is worth its round trip. Either way every
 //! row's coalitions come from its own seeded stream ([`rng::Rng::for_item`]), so
@@ -275,7 +276,7 @@ pub fn kernel_shap_report(
 
     let run = Runner::new(model, &bg, opts, ctl);
     let rows = x.rows();
-    let values = ctl.install(|| run.explain(x, &mut report))??;
+    let values = install(ctl, || run.explain(x, &mut report))??;
     Ok((
         ShapValues {
             rows,
@@ -285,6 +286,43 @@ pub fn kernel_shap_report(
         },
         report,
     ))
+}
+
+/// Runs `f` in a pool of `ctl.threads` threads (in the current pool when 0), like
+/// [`RunControl::install`] but keeping the pools: building one costs about half a
+/// millisecond, as much as explaining a few rows of a small tree model.
+fn install<R: Send>(ctl: &RunControl, f: impl FnOnce() -> R + Send) -> Result<R> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    /// Pools kept, by thread count (a few: each holds its threads, idle, for the process).
+    const KEEP: usize = 4;
+    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
+    if ctl.threads == 0 {
+        return ctl.install(f);
+    }
+    let pools = POOLS.get_or_init(|| Mutex::new(Vec::new()));
+    let pool = {
+        let mut kept = pools.lock().unwrap_or_else(|p| p.into_inner());
+        match kept.iter().find(|(n, _)| *n == ctl.threads) {
+            Some((_, p)) => Some(p.clone()),
+            None if kept.len() < KEEP => {
+                let p = rayon::ThreadPoolBuilder::new()
+                    .num_threads(ctl.threads)
+                    .thread_name(|i| format!("arrowshap-kernel-{i}"))
+                    .build()
+                    .map_err(|e| {
+                        Error::Input(format!("cannot start {} threads: {e}", ctl.threads))
+                    })?;
+                let p = Arc::new(p);
+                kept.push((ctl.threads, p.clone()));
+                Some(p)
+            }
+            None => None,
+        }
+    };
+    match pool {
+        Some(p) => Ok(p.install(f)),
+        None => ctl.install(f),
+    }
 }
 
 /// Everything shared by the rows of one run.
