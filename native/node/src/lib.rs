@@ -11,6 +11,7 @@
 mod columns;
 mod error;
 mod kernel;
+mod memory;
 mod model;
 mod run;
 mod tasks;
