@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --quick] [-- --threads N]`: sets up the Python peers
-# (a venv from PyPI), builds the native addon, then runs benches/bench.ts.
+# `npm run bench [-- --quick] [-- --threads N] [-- --e2e]`: sets up the Python
+# peers (a venv from PyPI), builds the native addon, runs the interleaved
+# comparisons (benches/bench.ts) and, with --e2e, the end-to-end job on 1M/2M
+# rows (benches/e2e.ts; --quick: 100k/200k).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-python.sh
 npm run --silent build:native >/dev/null
-exec npx tsx benches/bench.ts "$@"
+args=(); e2e=0; quick=()
+for a in "$@"; do
+  case "$a" in
+    --e2e) e2e=1 ;;
+    --quick) quick=(--quick); args+=("$a") ;;
+    *) args+=("$a") ;;
+  esac
+done
+npx tsx benches/bench.ts "${args[@]}"
+if [ "$e2e" = 1 ]; then
+  npx tsx benches/e2e.ts "${quick[@]}"
+fi
