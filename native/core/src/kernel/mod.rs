@@ -295,7 +295,8 @@ fn install<R: Send>(ctl: &RunControl, f: impl FnOnce() -> R + Send) -> Result<R>
     use std::sync::{Arc, Mutex, OnceLock};
     /// Pools kept, by thread count (a few: each holds its threads, idle, for the process).
     const KEEP: usize = 4;
-    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
+    type Pools = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
+    static POOLS: OnceLock<Pools> = OnceLock::new();
     if ctl.threads == 0 {
         return ctl.install(f);
     }

@@ -619,7 +619,7 @@ mod tests {
                         );
                     }
                 }
-                if p.len() > 0 {
+                if !p.is_empty() {
                     let total: f64 = p.weights.iter().sum();
                     assert!((total - 1.0).abs() < 1e-9, "m {m} budget {budget}: {total}");
                 }

@@ -5,24 +5,33 @@
 //! `coalitions × background rows × trees × depth` node visits per explained row.
 //! For a tree ensemble the same values come from the trees' structure:
 //!
-//! * In one tree, for one background row `b`, the masked row `(x_S, b_¬S)` goes the
-//!   way `x` goes at a node where `x` and `b` go the same way; where they part, it
-//!   follows `x` when the node's feature is in `S` and `b` otherwise. One walk over
-//!   the tree, branching at the nodes where `x` and `b` part, finds every leaf some
-//!   coalition reaches, each with its condition "players `A` in `S`, players `B` not
-//!   in `S`" (a player met twice on a path is decided by the first meeting).
+//! * The masked row `(x_S, b_¬S)` reaches a leaf iff every test on its path passes,
+//!   and the tests on one feature are all decided by the same value (`x_f` when
+//!   `f ∈ S`, else `b_f`). So each (leaf, background row) contributes its value under
+//!   a condition "players `A` in `S`, players `B` not in `S`", or never.
 //! * So `v(S) = c + Σ_(A,B) value(A,B) · [A ⊆ S, B ∩ S = ∅]`. The terms are grouped
 //!   by their *support* `U = A ∪ B` into tables of `2^|U|` entries indexed by the
-//!   pattern `S ∩ U`: `v(S) = c + Σ_U table_U[S ∩ U]`.
-//! * A table whose support is contained in another's is folded into the bigger
-//!   table, so that each coalition costs one lookup per remaining support.
+//!   pattern `S ∩ U`: `v(S) = c + Σ_U table_U[S ∩ U]`. A table whose support is
+//!   contained in another's is folded into the bigger table, so that each
+//!   coalition costs one lookup per remaining support.
 //!
-//! Building the tables costs one walk per (tree, background row), about the cost of
-//! evaluating a handful of masked rows; each coalition then costs a few hundred
-//! table lookups instead of `background rows × trees` tree walks. The values equal
-//! the masked evaluation up to the order of the floating-point sums (≈ 1e-16
-//! relative). When the tables would be large (deep trees with many players on one
-//! path) or no cheaper than the masked rows, the caller evaluates masked rows.
+//! The terms are found per tree by one of two builders, whichever a cost model
+//! (from a few background rows standing in for `x`) says is cheaper:
+//!
+//! * **walks**: per background row `b`, one walk down the tree that goes the way
+//!   `x` and `b` both go, and branches where they part (`x`'s side adds the node's
+//!   player to `A`, `b`'s side to `B`; a player met again follows its first choice);
+//! * **leaf patterns** ([`LeafPatterns`], shallow trees): for each leaf, the
+//!   background rows grouped by the path features they fail (independent of `x`),
+//!   then per explained row one walk for `x` and one test per (leaf, group).
+//!
+//! Building the tables costs about as much as evaluating a handful of masked rows;
+//! each coalition then costs a few dozen table lookups instead of
+//! `background rows × trees` tree walks. The values equal the masked evaluation up
+//! to the order of the floating-point sums (≈ 1e-16 relative), and do not depend on
+//! the rows explained with them or the thread count. When the tables would be large
+//! (deep trees with many players on one path) or no cheaper than the masked rows,
+//! the caller evaluates masked rows.
 
 use super::background::Background;
 use super::sampling::Plan;
@@ -36,8 +45,6 @@ const MAX_SUPPORT: u32 = 14;
 const MAX_ENTRIES: usize = 1 << 22;
 /// Most precomputed background decisions (bytes) kept per run.
 const MAX_BG_DECISIONS: usize = 1 << 26;
-/// No player.
-const NONE: u8 = u8::MAX;
 
 /// A multiplicative hasher for `u64` keys (the supports).
 #[derive(Default)]
@@ -87,6 +94,242 @@ pub(super) struct TreeGame<'a> {
     bleft: Vec<bool>,
     /// Cost per coalition of evaluating masked rows (node visits and copies).
     masked_cost: f64,
+    /// The background grouped per leaf, for the trees where that is cheaper.
+    leaves: LeafPatterns,
+}
+
+/// The background seen from each leaf, independent of the explained row.
+///
+/// Along the path to leaf `L` the masked row must pass every test; the tests on one
+/// feature `f` are all decided by the same value (`x_f` when `f ∈ S`, else `b_f`).
+/// So with `X_L` the path features whose tests `x` fails and `B_L(b)` those `b`
+/// fails, the masked row reaches `L` iff `X_L ∩ B_L(b) = ∅`, `B_L(b) ⊆ S` and
+/// `X_L ∩ S = ∅`. `B_L(b)` does not depend on `x`: background rows with the same
+/// `B_L(b)` are one pattern with their summed weight, and a row then costs one walk
+/// per tree (for `X_L`) and one test per (leaf, pattern), whatever the background size.
+struct LeafPatterns {
+    /// Per tree: explained through its leaves' patterns (else by one walk per
+    /// background row, cheaper for deep trees whose leaves outnumber the walks' nodes).
+    by_pattern: Vec<bool>,
+    /// Per global node: the index, among the distinct features on the path to the
+    /// node, of the node's feature (internal nodes).
+    local: Vec<u8>,
+    /// Per global node: its leaf number (leaves).
+    leaf_of: Vec<u32>,
+    /// Per leaf: range of its path features in `feats` (by local index).
+    feat_range: Vec<(u32, u32)>,
+    feats: Vec<u32>,
+    /// Per leaf: range of its patterns in `pats`.
+    pat_range: Vec<(u32, u32)>,
+    /// (local mask of the path features the rows fail, summed normalized weight).
+    pats: Vec<(u64, f64)>,
+}
+
+/// Cost of adding a term to the tables, in node visits (for choosing a builder).
+const EMIT: f64 = 8.0;
+/// Cost of one background test while building the patterns, in node visits.
+const BUILD: f64 = 8.0;
+/// Explained rows the building of the patterns is counted over. A constant, not the
+/// run's row count: the choice of builder (and so the rounding of the values) must not
+/// depend on how the input is cut into runs.
+const AMORTIZED_ROWS: f64 = 64.0;
+/// Most (leaf, pattern) pairs kept per run.
+const MAX_PATTERNS: usize = 1 << 22;
+
+impl LeafPatterns {
+    /// Patterns for the trees where they are cheaper than walks; `force`: for every
+    /// tree (`Some(true)`) or none.
+    fn new(
+        ens: &Ensemble,
+        start: &[usize],
+        bg: &Background,
+        bgw: &[f64],
+        force: Option<bool>,
+    ) -> Self {
+        let total: usize = ens.trees.iter().map(|t| t.nodes.len()).sum();
+        let mut lp = LeafPatterns {
+            by_pattern: vec![false; ens.trees.len()],
+            local: vec![0; total],
+            leaf_of: vec![u32::MAX; total],
+            feat_range: Vec::new(),
+            feats: Vec::new(),
+            pat_range: Vec::new(),
+            pats: Vec::new(),
+        };
+        let nb = bg.rows();
+        let mut masks: Vec<(u64, usize)> = Vec::with_capacity(nb);
+        for (ti, (t, &s)) in ens.trees.iter().zip(start).enumerate() {
+            // Cost per explained row, in node visits, an emitted term counting EMIT:
+            // the walks' from a few background rows standing in for x (repeated
+            // features counted as if free: an upper bound) ...
+            let proxies = nb.min(4);
+            let (mut visits, mut arrivals) = (0usize, 0usize);
+            for r in 0..proxies {
+                let xr = bg.row(r);
+                for b in 0..nb {
+                    let br = bg.row(b);
+                    let mut stack = vec![0usize];
+                    while let Some(mut i) = stack.pop() {
+                        loop {
+                            visits += 1;
+                            let n = &t.nodes[i];
+                            if n.is_leaf() {
+                                arrivals += 1;
+                                break;
+                            }
+                            let (lx, lb) = (
+                                t.goes_left(n, xr[n.feature as usize]),
+                                t.goes_left(n, br[n.feature as usize]),
+                            );
+                            let child = |l: bool| if l { n.left } else { n.right } as usize;
+                            if lx != lb {
+                                stack.push(child(lb));
+                            }
+                            i = child(lx);
+                        }
+                    }
+                }
+            }
+            let walks = (visits as f64 + EMIT * arrivals as f64) / proxies.max(1) as f64;
+            // ... against the patterns': building them (one test per path node and
+            // background row, shared by the rows of the run), then every node and
+            // every pattern per row
+            let (mut leaves, mut path_nodes) = (0usize, 0usize);
+            let mut stack = vec![(0usize, 0usize)];
+            while let Some((i, d)) = stack.pop() {
+                let n = &t.nodes[i];
+                if n.is_leaf() {
+                    leaves += 1;
+                    path_nodes += d;
+                } else {
+                    stack.push((n.left as usize, d + 1));
+                    stack.push((n.right as usize, d + 1));
+                }
+            }
+            let build = BUILD * (nb * path_nodes) as f64 / AMORTIZED_ROWS;
+            let lower = (t.nodes.len() + leaves) as f64 + build;
+            if force == Some(false) || (force.is_none() && lower > walks) {
+                continue;
+            }
+            let first_pat = lp.pats.len();
+            let first_leaf = lp.feat_range.len();
+            let first_feat = lp.feats.len();
+            // depth-first, keeping the path: (node, went left) and its distinct features
+            let mut path: Vec<(usize, bool)> = Vec::new();
+            let mut feats: Vec<u32> = Vec::new();
+            let mut stack: Vec<(usize, usize, bool)> = vec![(0, 0, false)]; // (node, depth, dir)
+            let mut too_big = false;
+            while let Some((i, depth, dir)) = stack.pop() {
+                path.truncate(depth);
+                if depth > 0 {
+                    path.last_mut().expect("parent").1 = dir;
+                }
+                // distinct features of the path down to i's parent
+                feats.clear();
+                for &(g, _) in &path {
+                    let f = t.nodes[g].feature;
+                    if !feats.contains(&f) {
+                        feats.push(f);
+                    }
+                }
+                let n = &t.nodes[i];
+                if !n.is_leaf() {
+                    let li = match feats.iter().position(|&f| f == n.feature) {
+                        Some(li) => li,
+                        None => feats.len(),
+                    };
+                    if li >= 64 {
+                        too_big = true; // a path with more than 64 features: walks
+                        break;
+                    }
+                    lp.local[s + i] = li as u8;
+                    path.push((i, false));
+                    stack.push((n.right as usize, depth + 1, false));
+                    stack.push((n.left as usize, depth + 1, true));
+                    continue;
+                }
+                // leaf: each background row's failed path features, grouped
+                lp.leaf_of[s + i] = lp.feat_range.len() as u32;
+                let f0 = lp.feats.len() as u32;
+                lp.feats.extend_from_slice(&feats);
+                lp.feat_range.push((f0, lp.feats.len() as u32));
+                masks.clear();
+                for b in 0..nb {
+                    if bgw[b] == 0.0 {
+                        continue;
+                    }
+                    let row = bg.row(b);
+                    let mut m = 0u64;
+                    for &(g, left) in &path {
+                        let node = &t.nodes[g];
+                        if t.goes_left(node, row[node.feature as usize]) != left {
+                            m |= 1u64 << lp.local[s + g];
+                        }
+                    }
+                    masks.push((m, b));
+                }
+                masks.sort_by_key(|&(m, _)| m); // stable: rows of a pattern in order
+                let p0 = lp.pats.len() as u32;
+                for &(m, b) in masks.iter() {
+                    let fresh = lp.pats.len() as u32 == p0;
+                    match lp.pats.last_mut() {
+                        Some(last) if !fresh && last.0 == m => last.1 += bgw[b],
+                        _ => lp.pats.push((m, bgw[b])),
+                    }
+                }
+                lp.pat_range.push((p0, lp.pats.len() as u32));
+                if lp.pats.len() > MAX_PATTERNS {
+                    too_big = true;
+                    break;
+                }
+            }
+            if too_big {
+                lp.pats.truncate(first_pat);
+                lp.feat_range.truncate(first_leaf);
+                lp.pat_range.truncate(first_leaf);
+                lp.feats.truncate(first_feat);
+                continue;
+            }
+            // patterns if their scan (with the proxies' compatible patterns) is cheaper
+            let mut emits = 0usize;
+            for r in 0..proxies {
+                let xr = bg.row(r);
+                let mut stack = vec![(0usize, 0u64)];
+                while let Some((i, xfail)) = stack.pop() {
+                    let n = &t.nodes[i];
+                    if n.is_leaf() {
+                        let (p0, p1) = lp.pat_range[lp.leaf_of[s + i] as usize];
+                        emits += lp.pats[p0 as usize..p1 as usize]
+                            .iter()
+                            .filter(|(bm, _)| bm & xfail == 0)
+                            .count();
+                        continue;
+                    }
+                    let bit = 1u64 << lp.local[s + i];
+                    let lx = t.goes_left(n, xr[n.feature as usize]);
+                    let (near, far) = if lx {
+                        (n.left, n.right)
+                    } else {
+                        (n.right, n.left)
+                    };
+                    stack.push((near as usize, xfail));
+                    stack.push((far as usize, xfail | bit));
+                }
+            }
+            let scan = (t.nodes.len() + lp.pats.len() - first_pat) as f64
+                + EMIT * emits as f64 / proxies.max(1) as f64
+                + build;
+            if force == Some(true) || (force.is_none() && scan <= walks) {
+                lp.by_pattern[ti] = true;
+            } else {
+                lp.pats.truncate(first_pat);
+                lp.feat_range.truncate(first_leaf);
+                lp.pat_range.truncate(first_leaf);
+                lp.feats.truncate(first_feat);
+            }
+        }
+        lp
+    }
 }
 
 /// The coalition tables of one explained row.
@@ -209,6 +452,30 @@ impl RowTables {
     }
 }
 
+/// Per-row buffers of the builders.
+struct RowScratch {
+    /// Player bit of each feature (0: not a player).
+    pbit: Vec<u64>,
+    /// x goes left at each node of the current tree.
+    xleft: Vec<bool>,
+    /// Depth-first stack: (node, players in / x fails, players out).
+    stack: Vec<(u32, u64, u64)>,
+}
+
+impl RowScratch {
+    fn new(ens: &Ensemble, varying: &[usize]) -> Self {
+        let mut pbit = vec![0u64; ens.num_features];
+        for (p, &j) in varying.iter().enumerate() {
+            pbit[j] = 1u64 << p;
+        }
+        RowScratch {
+            pbit,
+            xleft: Vec::new(),
+            stack: Vec::with_capacity(64),
+        }
+    }
+}
+
 /// The inverse of [`pext`]: the low bits of `x` spread onto `mask`'s set bits.
 #[inline]
 fn pdep(mut x: u64, mut mask: u64) -> u64 {
@@ -227,6 +494,16 @@ fn pdep(mut x: u64, mut mask: u64) -> u64 {
 impl<'a> TreeGame<'a> {
     /// Prepares the walks of a run (background decisions at every node).
     pub(super) fn new(ens: &'a Ensemble, bg: &'a Background, bgw: Vec<f64>) -> Self {
+        Self::with_mode(ens, bg, bgw, None)
+    }
+
+    /// [`TreeGame::new`] with the builder forced for every tree (tests).
+    fn with_mode(
+        ens: &'a Ensemble,
+        bg: &'a Background,
+        bgw: Vec<f64>,
+        force: Option<bool>,
+    ) -> Self {
         let mut start = Vec::with_capacity(ens.trees.len());
         let mut total_nodes = 0;
         for t in &ens.trees {
@@ -266,6 +543,7 @@ impl<'a> TreeGame<'a> {
             }
         }
         let masked_cost = visits + (nb * ens.num_features) as f64 * 0.25;
+        let leaves = LeafPatterns::new(ens, &start, bg, &bgw, force);
         TreeGame {
             ens,
             bg,
@@ -274,6 +552,7 @@ impl<'a> TreeGame<'a> {
             total_nodes,
             bleft,
             masked_cost,
+            leaves,
         }
     }
 
@@ -293,88 +572,159 @@ impl<'a> TreeGame<'a> {
         if varying.len() > 64 {
             return None;
         }
-        let ens = self.ens;
-        let k = ens.num_outputs;
-        let mut player = vec![NONE; ens.num_features];
-        for (p, &j) in varying.iter().enumerate() {
-            player[j] = p as u8;
-        }
-        // where x goes at every internal node
-        let mut xleft = vec![false; self.total_nodes];
-        for (t, &s) in ens.trees.iter().zip(&self.start) {
-            for (i, n) in t.nodes.iter().enumerate() {
-                if !n.is_leaf() {
-                    xleft[s + i] = t.goes_left(n, x[n.feature as usize]);
-                }
-            }
-        }
-        let wsum: f64 = self.bgw.iter().sum();
-        let mut tab = RowTables {
-            k,
-            constant: self.ens.base_margin.iter().map(|&v| v * wsum).collect(),
-            ..Default::default()
-        };
-        let mut stack: Vec<(u32, u64, u64)> = Vec::with_capacity(64);
-        let nb = self.bg.rows();
-        for ((tree, &s), &o) in ens.trees.iter().zip(&self.start).zip(&ens.tree_output) {
-            let o = o as usize;
-            let nodes = &tree.nodes;
-            let xl = &xleft[s..s + nodes.len()];
-            for b in 0..nb {
-                let w = self.bgw[b];
-                if w == 0.0 {
-                    continue;
-                }
-                let brow = self.bg.row(b);
-                let bl = if self.bleft.is_empty() {
-                    None
-                } else {
-                    Some(
-                        &self.bleft
-                            [b * self.total_nodes + s..b * self.total_nodes + s + nodes.len()],
-                    )
-                };
-                stack.push((0, 0, 0));
-                while let Some((mut i, mut inm, outm)) = stack.pop() {
-                    loop {
-                        let n = &nodes[i as usize];
-                        if n.is_leaf() {
-                            if !tab.add(inm, outm, o, w * n.value) {
-                                return None;
-                            }
-                            break;
-                        }
-                        let lx = xl[i as usize];
-                        let lb = match bl {
-                            Some(bl) => bl[i as usize],
-                            None => tree.goes_left(n, brow[n.feature as usize]),
-                        };
-                        let child = |left: bool| if left { n.left } else { n.right };
-                        if lx == lb {
-                            i = child(lx);
-                            continue;
-                        }
-                        let p = player[n.feature as usize];
-                        if p == NONE {
-                            // x and b differ where the row was found not to vary: cannot happen
-                            return None;
-                        }
-                        let bit = 1u64 << p;
-                        if inm & bit != 0 {
-                            i = child(lx);
-                        } else if outm & bit != 0 {
-                            i = child(lb);
-                        } else {
-                            stack.push((child(lb), inm, outm | bit));
-                            i = child(lx);
-                            inm |= bit;
-                        }
-                    }
-                }
+        let mut tab = self.empty_tables();
+        let mut row = RowScratch::new(self.ens, varying);
+        for t in 0..self.ens.trees.len() {
+            if self.leaves.by_pattern[t] {
+                self.tree_by_patterns(&self.leaves, t, x, &mut row, &mut tab)?
+            } else {
+                self.tree_by_walks(t, x, &mut row, &mut tab)?
             }
         }
         tab.fold();
         Some(tab)
+    }
+
+    fn empty_tables(&self) -> RowTables {
+        let wsum: f64 = self.bgw.iter().sum();
+        RowTables {
+            k: self.ens.num_outputs,
+            constant: self.ens.base_margin.iter().map(|&v| v * wsum).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds tree `t`'s terms from its leaves' background patterns (one walk for `x`).
+    fn tree_by_patterns(
+        &self,
+        lp: &LeafPatterns,
+        t: usize,
+        x: &[f64],
+        row: &mut RowScratch,
+        tab: &mut RowTables,
+    ) -> Option<()> {
+        let tree = &self.ens.trees[t];
+        let (s, o) = (self.start[t], self.ens.tree_output[t] as usize);
+        let nodes = &tree.nodes;
+        let mut pb = [0u64; 64];
+        let stack = &mut row.stack;
+        stack.push((0, 0, 0));
+        while let Some((mut i, xfail, _)) = stack.pop() {
+            loop {
+                let n = &nodes[i as usize];
+                if n.is_leaf() {
+                    let leaf = lp.leaf_of[s + i as usize] as usize;
+                    let (f0, f1) = lp.feat_range[leaf];
+                    for (q, &f) in lp.feats[f0 as usize..f1 as usize].iter().enumerate() {
+                        pb[q] = row.pbit[f as usize];
+                    }
+                    let spread = |m: u64| {
+                        let (mut r, mut m) = (0u64, m);
+                        while m != 0 {
+                            r |= pb[m.trailing_zeros() as usize];
+                            m &= m - 1;
+                        }
+                        r
+                    };
+                    let outm = spread(xfail);
+                    let (p0, p1) = lp.pat_range[leaf];
+                    for &(bm, w) in &lp.pats[p0 as usize..p1 as usize] {
+                        if bm & xfail != 0 {
+                            continue;
+                        }
+                        let inm = spread(bm);
+                        if inm.count_ones() + outm.count_ones()
+                            != bm.count_ones() + xfail.count_ones()
+                        {
+                            // x and b differ on a feature found not to vary: cannot happen
+                            return None;
+                        }
+                        if !tab.add(inm, outm, o, w * n.value) {
+                            return None;
+                        }
+                    }
+                    break;
+                }
+                let lx = tree.goes_left(n, x[n.feature as usize]);
+                let bit = 1u64 << lp.local[s + i as usize];
+                let (near, far) = if lx {
+                    (n.left, n.right)
+                } else {
+                    (n.right, n.left)
+                };
+                stack.push((far, xfail | bit, 0));
+                i = near;
+            }
+        }
+        Some(())
+    }
+
+    /// Adds tree `t`'s terms from one walk per background row.
+    fn tree_by_walks(
+        &self,
+        t: usize,
+        x: &[f64],
+        row: &mut RowScratch,
+        tab: &mut RowTables,
+    ) -> Option<()> {
+        let tree = &self.ens.trees[t];
+        let (s, o) = (self.start[t], self.ens.tree_output[t] as usize);
+        let nodes = &tree.nodes;
+        // where x goes at every internal node
+        row.xleft.clear();
+        row.xleft.extend(
+            nodes
+                .iter()
+                .map(|n| !n.is_leaf() && tree.goes_left(n, x[n.feature as usize])),
+        );
+        let xl = &row.xleft;
+        let stack = &mut row.stack;
+        for b in 0..self.bg.rows() {
+            let w = self.bgw[b];
+            if w == 0.0 {
+                continue;
+            }
+            let brow = self.bg.row(b);
+            let base = b * self.total_nodes + s;
+            let bl = (!self.bleft.is_empty()).then(|| &self.bleft[base..base + nodes.len()]);
+            stack.push((0, 0, 0));
+            while let Some((mut i, mut inm, outm)) = stack.pop() {
+                loop {
+                    let n = &nodes[i as usize];
+                    if n.is_leaf() {
+                        if !tab.add(inm, outm, o, w * n.value) {
+                            return None;
+                        }
+                        break;
+                    }
+                    let lx = xl[i as usize];
+                    let lb = match bl {
+                        Some(bl) => bl[i as usize],
+                        None => tree.goes_left(n, brow[n.feature as usize]),
+                    };
+                    let child = |left: bool| if left { n.left } else { n.right };
+                    if lx == lb {
+                        i = child(lx);
+                        continue;
+                    }
+                    let bit = row.pbit[n.feature as usize];
+                    if bit == 0 {
+                        // x and b differ where the row was found not to vary: cannot happen
+                        return None;
+                    }
+                    if inm & bit != 0 {
+                        i = child(lx);
+                    } else if outm & bit != 0 {
+                        i = child(lb);
+                    } else {
+                        stack.push((child(lb), inm, outm | bit));
+                        i = child(lx);
+                        inm |= bit;
+                    }
+                }
+            }
+        }
+        Some(())
     }
 
     /// `E_b f(x_S, b_¬S)` of every coalition of `plan` (row-major × outputs) into `ey`,
@@ -494,7 +844,11 @@ mod tests {
             };
             let total: f64 = bg.weights.iter().sum();
             let bgw: Vec<f64> = bg.weights.iter().map(|w| w / total).collect();
-            let game = TreeGame::new(&ens, &bg, bgw.clone());
+            let games = [
+                TreeGame::with_mode(&ens, &bg, bgw.clone(), Some(true)),
+                TreeGame::with_mode(&ens, &bg, bgw.clone(), Some(false)),
+                TreeGame::new(&ens, &bg, bgw.clone()),
+            ];
             for _ in 0..4 {
                 let x: Vec<f64> = (0..m).map(|_| value(&mut rng)).collect();
                 let varying: Vec<usize> = (0..m)
@@ -515,9 +869,18 @@ mod tests {
                     3 + rng.below(40)
                 };
                 let plan = sampling::plan(mv, budget, &mut rng);
-                let tab = game.build(&x, &varying).expect("small tables");
-                let mut ey = vec![0.0; plan.len() * k];
-                tab.evaluate(&plan, &mut ey);
+                // patterns, walks, the cheaper per tree
+                assert!(games[0].leaves.by_pattern.iter().all(|&b| b));
+                let eys: Vec<Vec<f64>> = games
+                    .iter()
+                    .map(|g| {
+                        let mut ey = vec![0.0; plan.len() * k];
+                        g.build(&x, &varying)
+                            .expect("small")
+                            .evaluate(&plan, &mut ey);
+                        ey
+                    })
+                    .collect();
                 let mut row = vec![0.0; m];
                 let mut f = vec![0.0; k];
                 for c in 0..plan.len() {
@@ -535,13 +898,15 @@ mod tests {
                         }
                     }
                     checked += 1;
-                    for o in 0..k {
-                        let got = ey[c * k + o];
-                        assert!(
-                            (got - want[o]).abs() <= 1e-12 * want[o].abs().max(1.0),
-                            "case {case} coalition {c} output {o}: {got} vs {}",
-                            want[o]
-                        );
+                    for (e, ey) in eys.iter().enumerate() {
+                        for o in 0..k {
+                            let got = ey[c * k + o];
+                            assert!(
+                                (got - want[o]).abs() <= 1e-12 * want[o].abs().max(1.0),
+                                "case {case} way {e} coalition {c} output {o}: {got} vs {}",
+                                want[o]
+                            );
+                        }
                     }
                 }
             }
