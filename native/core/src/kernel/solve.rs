@@ -168,6 +168,21 @@ pub fn wls(
     outputs: &[usize],
     phi: &mut [f64],
 ) {
+    wls_with(plan, cols, y, k, totals, outputs, phi, true)
+}
+
+/// [`wls`], with the single-word fast accumulation allowed or not (tests compare them).
+#[allow(clippy::too_many_arguments)]
+fn wls_with(
+    plan: &Plan,
+    cols: &[usize],
+    y: &[f64],
+    k: usize,
+    totals: &[f64],
+    outputs: &[usize],
+    phi: &mut [f64],
+    fast: bool,
+) {
     let m = plan.m;
     let n = plan.len();
     match cols.len() {
@@ -186,6 +201,88 @@ pub fn wls(
     let mut a = vec![0.0; p * p];
     let mut b = vec![0.0; p * outputs.len()];
     let mut x = vec![0.0; p];
+    let all_players = cols.len() == m && cols.iter().enumerate().all(|(i, &j)| i == j);
+    if fast && plan.words == 1 && all_players {
+        // one mask word, every player: the design row of coalition S is 1 on S (when
+        // the last player is out of S) or −1 off S (when it is in), so each coalition
+        // adds its weight to the pairs of one set T, and ±w·t to b on T
+        let rest_bits = if p == 63 {
+            u64::MAX >> 1
+        } else {
+            (1u64 << p) - 1
+        };
+        for c in 0..n {
+            let w = plan.weights[c];
+            if w == 0.0 {
+                continue;
+            }
+            let s = plan.masks[c];
+            let l_in = (s >> last) & 1 == 1;
+            let t_set = if l_in { !s & rest_bits } else { s & rest_bits };
+            if t_set == 0 {
+                continue;
+            }
+            let mut ti = t_set;
+            while ti != 0 {
+                let i = ti.trailing_zeros() as usize;
+                ti &= ti - 1;
+                let row = &mut a[i * p..i * p + i + 1];
+                let mut tj = t_set & ((2u64 << i) - 1); // j ≤ i
+                while tj != 0 {
+                    row[tj.trailing_zeros() as usize] += w;
+                    tj &= tj - 1;
+                }
+            }
+            for (q, &o) in outputs.iter().enumerate() {
+                let (sign, zl) = if l_in { (-1.0, 1.0) } else { (1.0, 0.0) };
+                let v = sign * w * (y[c * k + o] - zl * totals[o]);
+                let bq = &mut b[q * p..(q + 1) * p];
+                let mut ti = t_set;
+                while ti != 0 {
+                    bq[ti.trailing_zeros() as usize] += v;
+                    ti &= ti - 1;
+                }
+            }
+        }
+    } else {
+        wls_accumulate(
+            plan, rest, last, y, k, totals, outputs, &mut a, &mut b, &mut x,
+        );
+    }
+    for i in 0..p {
+        for j in 0..i {
+            a[j * p + i] = a[i * p + j];
+        }
+    }
+    let solver = SpdSolver::new(a, p);
+    for (q, &o) in outputs.iter().enumerate() {
+        let bq = &mut b[q * p..(q + 1) * p];
+        solver.solve(bq);
+        let mut sum = 0.0;
+        for (i, &j) in rest.iter().enumerate() {
+            phi[o * m + j] = bq[i];
+            sum += bq[i];
+        }
+        phi[o * m + last] = totals[o] - sum;
+    }
+}
+
+/// The normal equations of [`wls`] for any players and mask width.
+#[allow(clippy::too_many_arguments)]
+fn wls_accumulate(
+    plan: &Plan,
+    rest: &[usize],
+    last: usize,
+    y: &[f64],
+    k: usize,
+    totals: &[f64],
+    outputs: &[usize],
+    a: &mut [f64],
+    b: &mut [f64],
+    x: &mut [f64],
+) {
+    let n = plan.len();
+    let p = rest.len();
     for c in 0..n {
         let w = plan.weights[c];
         if w == 0.0 {
@@ -217,22 +314,6 @@ pub fn wls(
                 bq[i] += w * x[i] * t;
             }
         }
-    }
-    for i in 0..p {
-        for j in 0..i {
-            a[j * p + i] = a[i * p + j];
-        }
-    }
-    let solver = SpdSolver::new(a, p);
-    for (q, &o) in outputs.iter().enumerate() {
-        let bq = &mut b[q * p..(q + 1) * p];
-        solver.solve(bq);
-        let mut sum = 0.0;
-        for (i, &j) in rest.iter().enumerate() {
-            phi[o * m + j] = bq[i];
-            sum += bq[i];
-        }
-        phi[o * m + last] = totals[o] - sum;
     }
 }
 
@@ -358,6 +439,31 @@ mod tests {
             let r: f64 = (0..3).map(|j| a[i * 3 + j] * x1[j]).sum();
             assert!((r - b[i]).abs() < 1e-12);
             assert!((x1[i] - x2[i]).abs() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn fast_accumulation_equals_the_general_one() {
+        use super::super::rng::Rng;
+        use super::super::sampling;
+        let mut rng = Rng::new(4);
+        for m in [2, 3, 7, 12, 40, 64] {
+            for budget in [5, 60, 700] {
+                let plan = sampling::plan(m, budget, &mut rng);
+                let k = 2;
+                let y: Vec<f64> = (0..plan.len() * k).map(|_| rng.next_f64() - 0.5).collect();
+                let totals = [0.7, -1.3];
+                let cols: Vec<usize> = (0..m).collect();
+                let (mut fast, mut slow) = (vec![0.0; k * m], vec![0.0; k * m]);
+                wls_with(&plan, &cols, &y, k, &totals, &[0, 1], &mut fast, true);
+                wls_with(&plan, &cols, &y, k, &totals, &[0, 1], &mut slow, false);
+                for (a, b) in fast.iter().zip(&slow) {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                        "m {m} budget {budget}: {a} vs {b}"
+                    );
+                }
+            }
         }
     }
 

@@ -144,9 +144,19 @@ impl LeafPatterns {
         start: &[usize],
         bg: &Background,
         bgw: &[f64],
+        bleft: &[bool],
         force: Option<bool>,
     ) -> Self {
         let total: usize = ens.trees.iter().map(|t| t.nodes.len()).sum();
+        // background row b goes left at node i of tree t (global node s + i)
+        let goes_left = |t: &crate::Tree, s: usize, i: usize, b: usize| -> bool {
+            if bleft.is_empty() {
+                let n = &t.nodes[i];
+                t.goes_left(n, bg.row(b)[n.feature as usize])
+            } else {
+                bleft[b * total + s + i]
+            }
+        };
         let mut lp = LeafPatterns {
             by_pattern: vec![false; ens.trees.len()],
             local: vec![0; total],
@@ -158,6 +168,7 @@ impl LeafPatterns {
         };
         let nb = bg.rows();
         let mut masks: Vec<(u64, usize)> = Vec::with_capacity(nb);
+        let mut leaf_masks: Vec<u64> = Vec::new();
         for (ti, (t, &s)) in ens.trees.iter().zip(start).enumerate() {
             // Cost per explained row, in node visits, an emitted term counting EMIT:
             // the walks' from a few background rows standing in for x (repeated
@@ -165,9 +176,7 @@ impl LeafPatterns {
             let proxies = nb.min(4);
             let (mut visits, mut arrivals) = (0usize, 0usize);
             for r in 0..proxies {
-                let xr = bg.row(r);
                 for b in 0..nb {
-                    let br = bg.row(b);
                     let mut stack = vec![0usize];
                     while let Some(mut i) = stack.pop() {
                         loop {
@@ -177,10 +186,7 @@ impl LeafPatterns {
                                 arrivals += 1;
                                 break;
                             }
-                            let (lx, lb) = (
-                                t.goes_left(n, xr[n.feature as usize]),
-                                t.goes_left(n, br[n.feature as usize]),
-                            );
+                            let (lx, lb) = (goes_left(t, s, i, r), goes_left(t, s, i, b));
                             let child = |l: bool| if l { n.left } else { n.right } as usize;
                             if lx != lb {
                                 stack.push(child(lb));
@@ -248,39 +254,58 @@ impl LeafPatterns {
                     stack.push((n.left as usize, depth + 1, true));
                     continue;
                 }
-                // leaf: each background row's failed path features, grouped
+                // leaf: its path features
                 lp.leaf_of[s + i] = lp.feat_range.len() as u32;
                 let f0 = lp.feats.len() as u32;
                 lp.feats.extend_from_slice(&feats);
                 lp.feat_range.push((f0, lp.feats.len() as u32));
-                masks.clear();
+            }
+            let tree_leaves = lp.feat_range.len() - first_leaf;
+            if !too_big && tree_leaves * nb > MAX_PATTERNS {
+                too_big = true;
+            }
+            if !too_big {
+                // each background row's failed path features at every leaf: one walk
+                // over the whole tree per row
+                leaf_masks.clear();
+                leaf_masks.resize(tree_leaves * nb, 0);
+                let mut stack: Vec<(usize, u64)> = Vec::with_capacity(64);
                 for b in 0..nb {
-                    if bgw[b] == 0.0 {
-                        continue;
+                    stack.push((0, 0));
+                    while let Some((i, m)) = stack.pop() {
+                        let n = &t.nodes[i];
+                        if n.is_leaf() {
+                            let leaf = lp.leaf_of[s + i] as usize - first_leaf;
+                            leaf_masks[leaf * nb + b] = m;
+                            continue;
+                        }
+                        let bit = 1u64 << lp.local[s + i];
+                        let (l, r) = if goes_left(t, s, i, b) { (0, bit) } else { (bit, 0) };
+                        stack.push((n.right as usize, m | r));
+                        stack.push((n.left as usize, m | l));
                     }
-                    let row = bg.row(b);
-                    let mut m = 0u64;
-                    for &(g, left) in &path {
-                        let node = &t.nodes[g];
-                        if t.goes_left(node, row[node.feature as usize]) != left {
-                            m |= 1u64 << lp.local[s + g];
+                }
+                // grouped per leaf: a pattern's rows summed in row order
+                for leaf in 0..tree_leaves {
+                    masks.clear();
+                    masks.extend(
+                        (0..nb)
+                            .filter(|&b| bgw[b] != 0.0)
+                            .map(|b| (leaf_masks[leaf * nb + b], b)),
+                    );
+                    masks.sort_by_key(|&(m, _)| m); // stable
+                    let p0 = lp.pats.len() as u32;
+                    for &(m, b) in masks.iter() {
+                        let fresh = lp.pats.len() as u32 == p0;
+                        match lp.pats.last_mut() {
+                            Some(last) if !fresh && last.0 == m => last.1 += bgw[b],
+                            _ => lp.pats.push((m, bgw[b])),
                         }
                     }
-                    masks.push((m, b));
+                    lp.pat_range.push((p0, lp.pats.len() as u32));
                 }
-                masks.sort_by_key(|&(m, _)| m); // stable: rows of a pattern in order
-                let p0 = lp.pats.len() as u32;
-                for &(m, b) in masks.iter() {
-                    let fresh = lp.pats.len() as u32 == p0;
-                    match lp.pats.last_mut() {
-                        Some(last) if !fresh && last.0 == m => last.1 += bgw[b],
-                        _ => lp.pats.push((m, bgw[b])),
-                    }
-                }
-                lp.pat_range.push((p0, lp.pats.len() as u32));
                 if lp.pats.len() > MAX_PATTERNS {
                     too_big = true;
-                    break;
                 }
             }
             if too_big {
@@ -543,7 +568,7 @@ impl<'a> TreeGame<'a> {
             }
         }
         let masked_cost = visits + (nb * ens.num_features) as f64 * 0.25;
-        let leaves = LeafPatterns::new(ens, &start, bg, &bgw, force);
+        let leaves = LeafPatterns::new(ens, &start, bg, &bgw, &bleft, force);
         TreeGame {
             ens,
             bg,
