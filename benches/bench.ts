@@ -7,7 +7,10 @@
  * also written as JSON to `benches/out/results.json`.
  *
  * Flags: --quick (small cases, one round: the CI smoke run), --threads N (2),
- * --rounds N (3), --only NAME (one comparison), --out DIR (benches/out).
+ * --rounds N (3), --only NAME (one comparison), --out DIR (benches/out),
+ * --max-rows N (explain only the first N rows of every case; both systems get the
+ * same rows). Each comparison also caps its rows (`cap`) where the slowest peer
+ * would otherwise take many minutes on a 2-core machine.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +24,7 @@ import { explainKernel } from '../ts/kernel/index.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const python = join(root, '.venv', 'bin', 'python');
 
-interface Args { quick: boolean; threads: number; rounds: number; only?: string; out: string }
+interface Args { quick: boolean; threads: number; rounds: number; only?: string; out: string; maxRows?: number }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { quick: false, threads: 2, rounds: 3, out: join(root, 'benches', 'out') };
@@ -32,7 +35,8 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--rounds') a.rounds = Number(argv[++i]);
     else if (f === '--only') a.only = argv[++i];
     else if (f === '--out') a.out = argv[++i];
-    else throw new Error(`unknown flag ${f} (flags: --quick --threads N --rounds N --only NAME --out DIR)`);
+    else if (f === '--max-rows') a.maxRows = Number(argv[++i]);
+    else throw new Error(`unknown flag ${f} (flags: --quick --threads N --rounds N --only NAME --out DIR --max-rows N)`);
   }
   if (a.quick && !argv.includes('--rounds')) a.rounds = 1;
   if (!(a.threads >= 1)) throw new Error('--threads must be a positive integer');
@@ -43,15 +47,15 @@ function parseArgs(argv: string[]): Args {
 type Ours = 'path' | 'interactions' | 'interventional' | 'kernel';
 
 /** One comparison: a case, our method, and the peer methods to time against. */
-interface Comparison { name: string; caseName: string; ours: Ours; peers: string[] }
+interface Comparison { name: string; caseName: string; ours: Ours; peers: string[]; cap?: number }
 
 const comparisons: Comparison[] = [
   { name: 'path-dependent d8×500', caseName: 'xgb_d8', ours: 'path', peers: ['xgb_contribs', 'shap_tree'] },
   { name: 'path-dependent d4×100', caseName: 'xgb_d4', ours: 'path', peers: ['xgb_contribs'] },
-  { name: 'path-dependent d12×200', caseName: 'xgb_d12', ours: 'path', peers: ['xgb_contribs'] },
-  { name: 'interactions d6×100', caseName: 'xgb_interactions', ours: 'interactions', peers: ['xgb_interactions'] },
+  { name: 'path-dependent d12×200', caseName: 'xgb_d12', ours: 'path', peers: ['xgb_contribs'], cap: 300 },
+  { name: 'interactions d6×100', caseName: 'xgb_interactions', ours: 'interactions', peers: ['xgb_interactions'], cap: 100 },
   { name: 'interventional d6×100 bg100', caseName: 'xgb_interventional', ours: 'interventional', peers: ['shap_interventional'] },
-  { name: 'kernel d4×100 bg50 (error vs exact)', caseName: 'xgb_kernel', ours: 'kernel', peers: ['shap_kernel'] },
+  { name: 'kernel d4×100 bg50 (error vs exact)', caseName: 'xgb_kernel', ours: 'kernel', peers: ['shap_kernel'], cap: 20 },
   { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib'] },
 ];
 
@@ -124,7 +128,8 @@ async function main() {
   for (const c of comparisons.filter((c) => !args.only || c.name === args.only || c.caseName === args.only)) {
     const dir = join(caseDir, c.caseName);
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
-    const X = readCols(join(dir, 'X.f64'), meta.rows, meta.features);
+    const rows = Math.min(meta.rows, c.cap ?? Infinity, args.maxRows ?? Infinity);
+    const X = readCols(join(dir, 'X.f64'), meta.rows, meta.features).map((col) => col.subarray(0, rows));
     const bg = meta.bg_rows ? readCols(join(dir, 'bg.f64'), meta.bg_rows, meta.features) : undefined;
     const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
     const opts = { threads: args.threads };
@@ -143,19 +148,20 @@ async function main() {
       const t = performance.now();
       ourResult = await runOurs();
       const secs = (performance.now() - t) / 1000;
-      if (round > 0) times.arrowshap.push(secs);
+      if (round === 0) continue; // the peers have no JIT or lazy setup to warm up
+      times.arrowshap.push(secs);
       for (const p of c.peers) {
-        const res = await peer.call({ method: p, case_dir: dir, threads: args.threads, nsamples: meta.params.nsamples });
+        const res = await peer.call({ method: p, case_dir: dir, threads: args.threads, nsamples: meta.params.nsamples, rows });
         peerOut[p] = res.out;
-        if (round > 0) times[p].push(res.seconds);
+        times[p].push(res.seconds);
       }
     }
-    const ourRate = meta.rows / median(times.arrowshap);
+    const ourRate = rows / median(times.arrowshap);
     const ourErr = exact ? compare('path', ourResult!, rowMajor(exact)) : undefined;
-    table.push([c.name, String(meta.rows), 'arrowshap', ourRate.toFixed(0), '', ourErr?.abs.toExponential(2) ?? '', ourErr?.rel.toExponential(2) ?? '']);
-    const entry: any = { name: c.name, case: c.caseName, rows: meta.rows, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
+    table.push([c.name, String(rows), 'arrowshap', ourRate.toFixed(0), '', ourErr?.abs.toExponential(2) ?? '', ourErr?.rel.toExponential(2) ?? '']);
+    const entry: any = { name: c.name, case: c.caseName, rows, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
     for (const p of c.peers) {
-      const rate = meta.rows / median(times[p]);
+      const rate = rows / median(times[p]);
       const buf = readFileSync(peerOut[p]);
       const peerValues = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
       const err = exact ? compare('path', exact, peerValues) : compare(c.ours, ourResult!, peerValues);

@@ -50,6 +50,7 @@ def run(cmd: dict) -> dict:
 
     case_dir = Path(cmd["case_dir"])
     meta, X, bg, model = load(case_dir)
+    X = X[: int(cmd.get("rows") or X.shape[0])]
     threads = int(cmd["threads"])
     method = cmd["method"]
     if method == "shap_kernel":

@@ -148,3 +148,13 @@ export type { Loader } from './io/registries/loaders.ts';
 export { AlertsConfig, ConsoleAlerts, WebhookAlerts, createAlerts } from './io/services/alerts.ts';
 export type { AlertFields, Alerts } from './io/services/alerts.ts';
 export { LoggerConfig, createLogger } from './io/services/logger.ts';
+
+// ── KernelSHAP: any model (JS functions, TF.js, tree models) ─────────────────
+export { explainKernel, JsModel, loadTfjsModel, parseBackgroundSummary, TfjsModel } from './kernel/index.ts';
+export type {
+  BatchPredictor,
+  KernelExplainOptions,
+  KernelLink,
+  KernelShapResult,
+  PredictFunction,
+} from './kernel/index.ts';
