@@ -66,7 +66,8 @@ pub struct KernelResult {
     pub exact_rows: u32,
     /// Largest number of coalitions of one row.
     pub max_coalitions: u32,
-    /// Rows passed to the model in total.
+    /// Model evaluations in total: rows passed to the model (for a tree model, the
+    /// masked rows its structural evaluation stands for).
     pub model_rows: f64,
 }
 
