@@ -6,7 +6,8 @@
 //! Optional: `KBENCH_SEEDS` (number of seeds for the error, default 10), `KBENCH_REPS`
 //! (timing repetitions, default 5), `KBENCH_THREADS` (default 1), `KBENCH_NSAMPLES`
 //! (default: the case's), `KBENCH_BG` / `KBENCH_ROWS` (cases without a background:
-//! background rows and explained rows taken from X, default 50 / 100), `KBENCH_EXACT_OUT` (write the exact values, row-major
+//! background rows and explained rows taken from X, default 50 / 100), `KBENCH_MAXROWS`
+//! (explain only the first rows), `KBENCH_EXACT_OUT` (write the exact values, row-major
 //! rows × (M + 1), as f64 little-endian).
 
 use arrowshap_core::kernel::{kernel_shap, BatchModel, KernelOptions};
@@ -83,6 +84,10 @@ fn kernel_bench_case() {
         rows = n;
         bg
     };
+    if let Some(cap) = env("KBENCH_MAXROWS").filter(|&c| c < rows) {
+        x = x.iter().map(|c| c[..cap].to_vec()).collect();
+        rows = cap;
+    }
     let (xm, bm) = (
         Matrix::from_columns_f64(&x).unwrap(),
         Matrix::from_columns_f64(&bg).unwrap(),

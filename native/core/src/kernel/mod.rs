@@ -274,9 +274,10 @@ pub fn kernel_shap_report(
     };
     report.warnings.extend(background_warning(bg.rows()));
 
-    let run = Runner::new(model, &bg, opts, ctl);
     let rows = x.rows();
-    let values = install(ctl, || run.explain(x, &mut report))??;
+    let values = install(ctl, || {
+        Runner::new(model, &bg, opts, ctl).explain(x, &mut report)
+    })??;
     Ok((
         ShapValues {
             rows,
