@@ -7,7 +7,8 @@
 //! (timing repetitions, default 5), `KBENCH_THREADS` (default 1), `KBENCH_NSAMPLES`
 //! (default: the case's), `KBENCH_BG` / `KBENCH_ROWS` (cases without a background:
 //! background rows and explained rows taken from X, default 50 / 100), `KBENCH_MAXROWS`
-//! (explain only the first rows), `KBENCH_EXACT_OUT` (write the exact values, row-major
+//! (explain only the first rows), `KBENCH_PAUSE_MS` (idle time before each timed
+//! run, as between the bench's rounds), `KBENCH_EXACT_OUT` (write the exact values, row-major
 //! rows × (M + 1), as f64 little-endian).
 
 use arrowshap_core::kernel::{kernel_shap, BatchModel, KernelOptions};
@@ -127,7 +128,9 @@ fn kernel_bench_case() {
     };
     let reps = env("KBENCH_REPS").unwrap_or(5);
     let mut times = Vec::new();
+    let pause = env("KBENCH_PAUSE_MS").unwrap_or(0);
     for _ in 0..reps {
+        std::thread::sleep(std::time::Duration::from_millis(pause as u64));
         times.push(err(&base, &model).2);
     }
     times.sort_by(f64::total_cmp);

@@ -24,7 +24,7 @@
 //! [`plan_shap`]), this removes the randomness of how many coalitions each size
 //! gets, of repeat counts, and of unpaired middle-size subsets: at equal budget the
 //! error against exact Shapley values is lower (about half on a 10-feature tree
-//! model at 300 coalitions, a seventh at 1000; see the tests).
+//! model at 300 coalitions, a sixth at 1000; see the tests).
 //!
 //! When the budget covers the whole space (`nsamples ≥ 2^m − 2`) every proper,
 //! non-empty subset is enumerated with its exact Shapley kernel weight, and the
