@@ -38,11 +38,13 @@
 //! results do not depend on the thread count or the batch size.
 //!
 //! ### Default L1 selection: none
-//! shap's `l1_reg="auto"` switches to AIC feature selection when less than 20% of
-//! the coalition space is enumerated — a discontinuity in behaviour as `nsamples`
-//! or the feature count changes, and a selection step that can zero a feature with
-//! a small but real effect. arrowshap's default is no selection: every varying
-//! feature gets an estimate, estimates are unbiased, and full enumeration is exact.
+//! shap 0.51's `KernelExplainer` defaults to `l1_reg="num_features(10)"`: least
+//! angle regression keeps at most 10 features per row (all others get 0) — nearly a
+//! no-op with 10 or fewer features, a hard cut with more. Its older `"auto"` (now
+//! deprecated) switched to AIC selection when less than 20% of the coalition space
+//! is enumerated — a discontinuity as `nsamples` or the feature count changes. Either
+//! can zero a feature with a small but real effect. arrowshap's default is no
+//! selection: every varying feature gets an estimate, and full enumeration is exact.
 //! Ask for `L1Reg::NumFeatures(k)` to keep only the `k` strongest features.
 
 // `!(x > 0.0)` is true for NaN on purpose (NaN weights and pivots are rejected), and the
