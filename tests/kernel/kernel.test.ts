@@ -313,6 +313,17 @@ for (const name of ['lgb_reg', 'xgb_multi_softprob']) {
     const sampled = await explainKernel(model, x, bg, { nsamples: 20, seed: 1 });
     t.is(sampled.exactRows, 0);
     assertAdditive(t, sampled, (r, o) => raw[r * k.outputs + o]);
+    // the tree model's coalition values (from its structure, in the core) are those of
+    // its masked rows: the same model as a JS function gives the same values
+    const asJs = new JsModel((c) => model.predictRaw(c), { featureNames: model.featureNames, numOutputs: k.outputs });
+    for (const nsamples of [20, 60]) {
+      const viaTree = await explainKernel(model, x, bg, { nsamples, seed: 3 });
+      const viaJs = await explainKernel(asJs, x, bg, { nsamples, seed: 3 });
+      let diff = 0;
+      for (let i = 0; i < viaTree.values.length; i++) diff = Math.max(diff, Math.abs(viaTree.values[i] - viaJs.values[i]));
+      t.true(diff < 1e-10, `nsamples ${nsamples}: max |tree − masked rows| = ${diff}`);
+      t.is(viaTree.modelRows, viaJs.modelRows);
+    }
     await t.throwsAsync(explainKernel(model, x, bg, { link: 'logit' }), { message: /raw margin/ });
   });
 }
