@@ -33,17 +33,44 @@ impl<'a> RunControl<'a> {
             p(rows)
         }
     }
-    /// Runs `f` inside a rayon pool of `self.threads` threads (or the global pool when 0).
+    /// Runs `f` inside a rayon pool of `self.threads` threads (or the current pool when 0).
+    ///
+    /// Pools are kept between runs, by thread count (a few, each holding its idle
+    /// threads for the process): building one costs about half a millisecond, as much as
+    /// explaining a few rows of a small model.
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> crate::Result<R> {
+        use std::sync::{Arc, Mutex, OnceLock};
+        /// Pools kept, by thread count; beyond that a pool is built for the one run.
+        const KEEP: usize = 4;
+        type Pools = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
+        static POOLS: OnceLock<Pools> = OnceLock::new();
         if self.threads == 0 {
             return Ok(f());
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .map_err(|e| {
-                crate::Error::Input(format!("cannot start {} threads: {e}", self.threads))
-            })?;
+        let build = || {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .thread_name(|i| format!("arrowshap-{i}"))
+                .build()
+                .map(Arc::new)
+                .map_err(|e| {
+                    crate::Error::Input(format!("cannot start {} threads: {e}", self.threads))
+                })
+        };
+        let pool = {
+            let pools = POOLS.get_or_init(|| Mutex::new(Vec::new()));
+            let mut kept = pools.lock().unwrap_or_else(|p| p.into_inner());
+            match kept.iter().find(|(n, _)| *n == self.threads) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let p = build()?;
+                    if kept.len() < KEEP {
+                        kept.push((self.threads, p.clone()));
+                    }
+                    p
+                }
+            }
+        };
         Ok(pool.install(f))
     }
 }

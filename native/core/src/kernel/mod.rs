@@ -277,9 +277,7 @@ pub fn kernel_shap_report(
     report.warnings.extend(background_warning(bg.rows()));
 
     let rows = x.rows();
-    let values = install(ctl, || {
-        Runner::new(model, &bg, opts, ctl).explain(x, &mut report)
-    })??;
+    let values = ctl.install(|| Runner::new(model, &bg, opts, ctl).explain(x, &mut report))??;
     Ok((
         ShapValues {
             rows,
@@ -289,44 +287,6 @@ pub fn kernel_shap_report(
         },
         report,
     ))
-}
-
-/// Runs `f` in a pool of `ctl.threads` threads (in the current pool when 0), like
-/// [`RunControl::install`] but keeping the pools: building one costs about half a
-/// millisecond, as much as explaining a few rows of a small tree model.
-fn install<R: Send>(ctl: &RunControl, f: impl FnOnce() -> R + Send) -> Result<R> {
-    use std::sync::{Arc, Mutex, OnceLock};
-    /// Pools kept, by thread count (a few: each holds its threads, idle, for the process).
-    const KEEP: usize = 4;
-    type Pools = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
-    static POOLS: OnceLock<Pools> = OnceLock::new();
-    if ctl.threads == 0 {
-        return ctl.install(f);
-    }
-    let pools = POOLS.get_or_init(|| Mutex::new(Vec::new()));
-    let pool = {
-        let mut kept = pools.lock().unwrap_or_else(|p| p.into_inner());
-        match kept.iter().find(|(n, _)| *n == ctl.threads) {
-            Some((_, p)) => Some(p.clone()),
-            None if kept.len() < KEEP => {
-                let p = rayon::ThreadPoolBuilder::new()
-                    .num_threads(ctl.threads)
-                    .thread_name(|i| format!("arrowshap-kernel-{i}"))
-                    .build()
-                    .map_err(|e| {
-                        Error::Input(format!("cannot start {} threads: {e}", ctl.threads))
-                    })?;
-                let p = Arc::new(p);
-                kept.push((ctl.threads, p.clone()));
-                Some(p)
-            }
-            None => None,
-        }
-    };
-    match pool {
-        Some(p) => Ok(p.install(f)),
-        None => ctl.install(f),
-    }
 }
 
 /// Everything shared by the rows of one run.
