@@ -42,7 +42,8 @@ export interface RunOptions {
   progressIntervalMs?: number;
 }
 
-interface NativeRunHandle {
+/** The native run handle: cancel flag and rows done (see `runNative`). */
+export interface NativeRunHandle {
   cancel(): void;
   readonly rowsDone: number;
   readonly cancelled: boolean;
@@ -108,11 +109,12 @@ export function abortError(signal?: AbortSignal): Error {
 }
 
 /**
- * Runs one native call with cancellation and progress wired up.
+ * Runs one native call with cancellation and progress wired up (every native
+ * entry point goes through it: the tree explainers here and KernelSHAP).
  * @param totalRows rows the call will process (for progress).
  * @param call starts the native work on the given run handle.
  */
-async function runNative<T>(
+export async function runNative<T>(
   totalRows: number,
   opts: RunOptions,
   call: (run: NativeRunHandle, threads: number) => Promise<T>,
@@ -179,6 +181,10 @@ export class TreeModel {
     return new TreeModel(native().Model.fromBytes(bytes, name));
   }
 
+  /** The addon's model handle, for other native entry points (KernelSHAP). @internal */
+  get nativeHandle(): unknown {
+    return this.handle;
+  }
   /** Feature names in model order. */
   get featureNames(): string[] {
     return this.handle.featureNames;

@@ -20,7 +20,7 @@
  * row) every coalition is enumerated and the values are exact: the interventional
  * Shapley values against the background (for a tree model, interventional TreeSHAP's).
  */
-import { abortError, native, TreeModel, type FeatureColumn, type ShapResult } from '../native.ts';
+import { native, runNative, TreeModel, type FeatureColumn, type NativeRunHandle, type ShapResult } from '../native.ts';
 import { loadTfjsModel, TfjsModel, type LoadTfjsOptions } from './tfjs.ts';
 
 export { loadTfjsModel, TfjsModel, type LoadTfjsOptions };
@@ -148,12 +148,6 @@ export interface KernelShapResult extends ShapResult {
   modelRows: number;
 }
 
-interface NativeRunHandle {
-  cancel(): void;
-  readonly rowsDone: number;
-  readonly cancelled: boolean;
-}
-
 interface NativeKernelOptions {
   nsamples?: number;
   seed?: number;
@@ -220,11 +214,6 @@ function checkColumns(names: string[], columns: FeatureColumn[] | undefined, wha
   return rows;
 }
 
-/** The native handle of a TreeModel (kept private by `ts/native.ts`). */
-function treeHandle(model: TreeModel): unknown {
-  return (model as unknown as { handle: unknown }).handle;
-}
-
 function toF64(v: unknown, rows: number, outputs: number): Float64Array {
   let out: Float64Array;
   if (v instanceof Float64Array) out = v;
@@ -288,35 +277,18 @@ export async function explainKernel(
   };
   const addon = native() as unknown as KernelAddon;
 
-  const { signal, onProgress } = opts;
-  if (signal?.aborted) throw abortError(signal);
-  const run = new addon.NativeRun();
-  const onAbort = () => run.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = onProgress ? setInterval(() => onProgress(run.rowsDone, rows), opts.progressIntervalMs ?? 100) : undefined;
-  const threads = opts.threads ?? 0;
-  try {
-    let result: KernelShapResult;
+  return runNative(rows, opts, (run, threads) => {
     if (model instanceof TreeModel) {
-      result = await addon.kernelShapTree(treeHandle(model), columns, background, opts.backgroundWeights, nativeOpts, threads, run);
-    } else {
-      const k = model.numOutputs;
-      const predict = (cols: Float64Array[]): Float64Array | Promise<Float64Array> => {
-        const n = cols[0]?.length ?? 0;
-        const r = model.predict(cols);
-        return r instanceof Promise || (r != null && typeof (r as { then?: unknown }).then === 'function')
-          ? Promise.resolve(r).then((v) => toF64(v, n, k))
-          : toF64(r, n, k);
-      };
-      result = await addon.kernelShapJs(predict, model.numFeatures, k, columns, background, opts.backgroundWeights, nativeOpts, threads, run);
+      return addon.kernelShapTree(model.nativeHandle, columns, background, opts.backgroundWeights, nativeOpts, threads, run);
     }
-    onProgress?.(rows, rows);
-    return result;
-  } catch (e) {
-    if (run.cancelled) throw abortError(signal);
-    throw e;
-  } finally {
-    if (timer) clearInterval(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+    const k = model.numOutputs;
+    const predict = (cols: Float64Array[]): Float64Array | Promise<Float64Array> => {
+      const n = cols[0]?.length ?? 0;
+      const r = model.predict(cols);
+      return r instanceof Promise || (r != null && typeof (r as { then?: unknown }).then === 'function')
+        ? Promise.resolve(r).then((v) => toF64(v, n, k))
+        : toF64(r, n, k);
+    };
+    return addon.kernelShapJs(predict, model.numFeatures, k, columns, background, opts.backgroundWeights, nativeOpts, threads, run);
+  });
 }
