@@ -18,8 +18,8 @@ import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { TreeModel, type ShapResult } from '../ts/native.ts';
-import { explainKernel } from '../ts/kernel/index.ts';
+import { TreeModel, type ShapResult } from '../ts/native/tree_model.ts';
+import { explainKernel } from '../ts/kernel/explain_kernel.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const python = join(root, '.venv', 'bin', 'python');

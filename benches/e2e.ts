@@ -40,7 +40,7 @@ import * as arrow from 'apache-arrow';
 import { featureColumns } from '../ts/io/datasets/features.ts';
 import { ParquetReader } from '../ts/io/datasets/parquet_reader.ts';
 import { ParquetWriter } from '../ts/io/datasets/parquet_writer.ts';
-import { TreeModel } from '../ts/native.ts';
+import { TreeModel } from '../ts/native/tree_model.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -43,13 +43,15 @@
  */
 
 // ── the native model ─────────────────────────────────────────────────────────
-export { TreeModel, abortError } from './native.ts';
-export type { FeatureColumn, FeatureStats, RunOptions, ShapResult } from './native.ts';
+export { TreeModel } from './native/tree_model.ts';
+export type { FeatureStats } from './native/tree_model.ts';
+export type { FeatureColumn, RunOptions, ShapResult } from './native/addon.ts';
+export { abortError } from './core/abort.ts';
 
 // ── explainers and output tables ─────────────────────────────────────────────
+export { DEFAULT_BATCH_ROWS } from './core/batches.ts';
 export {
   ALGORITHMS,
-  DEFAULT_BATCH_ROWS,
   DEVICES,
   explainModel,
   explainSamples,
@@ -75,41 +77,30 @@ export {
   interactionsBatch,
   interactionsSchema,
   interactionsTable,
+  MEAN_ABS_SHAP_COLUMN,
+  modelSchema,
   modelTable,
   OUTPUT_COLUMN,
   ROW_COLUMN,
   samplesBatch,
   samplesSchema,
   samplesTable,
+  withMeanAbsShap,
 } from './core/schemas.ts';
 export type { IdColumn, ModelTableInput, SampleTableOptions } from './core/schemas.ts';
 
 // ── config ───────────────────────────────────────────────────────────────────
-export {
-  applySet,
-  Config,
-  ConfigError,
-  configJsonSchema,
-  DEFAULT_REGISTRY,
-  ExplainerConfig,
-  ExplanationsJobConfig,
-  FileRegistryConfig,
-  formatIssues,
-  loadConfig,
-  parseConfig,
-  parseConfigText,
-  parseJobConfig,
-  RegistryConfig,
-  resolvePaths,
-} from './config.ts';
-export type { ConfigInput, ExplainerConfigInput, ExplanationsJobConfigInput } from './config.ts';
+export { ConfigError, formatIssues, validate } from './config/errors.ts';
+export type { ValidateOptions } from './config/errors.ts';
+export { Config, DEFAULT_REGISTRY, ExplainerConfig, ExplanationsJobConfig } from './config/job.ts';
+export type { ConfigInput, ExplainerConfigInput, ExplanationsJobConfigInput } from './config/job.ts';
+export { applySet, configJsonSchema, loadConfig, parseConfig, parseConfigText, parseJobConfig, resolvePaths } from './config/load.ts';
 
 // ── jobs ─────────────────────────────────────────────────────────────────────
 export { Job } from './jobs/base.ts';
 export type { Service } from './jobs/base.ts';
 export { ALERT_TITLE, DEFAULT_KEEP_ROWS, ExplanationsJob } from './jobs/explanations.ts';
 export type { ExplanationsJobOptions, ExplanationsJobOutput, ExplanationsRows, ExplanationsTimings } from './jobs/explanations.ts';
-export { createJobRegistry, FileRegistry } from './jobs/file_registry.ts';
 
 // ── io: datasets ─────────────────────────────────────────────────────────────
 export {
@@ -121,6 +112,7 @@ export {
   readAllBatches,
   readerConfigForPath,
   readerForPath,
+  readerOf,
 } from './io/datasets/reader.ts';
 export type { ReadBatchesOptions, Reader } from './io/datasets/reader.ts';
 export {
@@ -131,30 +123,37 @@ export {
   createWriter,
   writerConfigForPath,
   writerForPath,
+  writerOf,
 } from './io/datasets/writer.ts';
 export type { OpenOptions, TableOutput, Writer } from './io/datasets/writer.ts';
 export { featureColumns, idColumn, numericColumn } from './io/datasets/features.ts';
+export { atomicOutput, StagedFile, writeFileAtomic } from './io/atomic.ts';
 
 // ── io: registries and loaders ───────────────────────────────────────────────
-export { LocalRegistry, MlflowRegistry, createRegistry } from './io/registries/registry.ts';
+export {
+  FileRegistry,
+  FileRegistryConfig,
+  LocalRegistry,
+  MlflowRegistry,
+  RegistryConfig,
+  createRegistry,
+  registryOf,
+} from './io/registries/registry.ts';
 export type { ModelVersion, Registry } from './io/registries/registry.ts';
 export type { MlflowFetchInfo, MlflowRegistryOptions } from './io/registries/mlflow.ts';
 export { MlflowClient, MlflowHttpError, MlflowUnreachableError } from './io/registries/mlflow_client.ts';
 export type { MlflowClientOptions } from './io/registries/mlflow_client.ts';
-export { BuiltinLoader, CustomLoader, LoaderConfig, createLoader } from './io/registries/loaders.ts';
+export { BuiltinLoader, CustomLoader, LoaderConfig, createLoader, loaderOf } from './io/registries/loaders.ts';
 export type { Loader } from './io/registries/loaders.ts';
 
 // ── io: services ─────────────────────────────────────────────────────────────
-export { AlertsConfig, ConsoleAlerts, WebhookAlerts, createAlerts } from './io/services/alerts.ts';
+export { AlertsConfig, ConsoleAlerts, WebhookAlerts, alertsOf, createAlerts } from './io/services/alerts.ts';
 export type { AlertFields, Alerts } from './io/services/alerts.ts';
-export { LoggerConfig, createLogger } from './io/services/logger.ts';
+export { LoggerConfig, createLogger, loggerOf } from './io/services/logger.ts';
 
 // ── KernelSHAP: any model (JS functions, TF.js, tree models) ─────────────────
-export { explainKernel, JsModel, loadTfjsModel, parseBackgroundSummary, TfjsModel } from './kernel/index.ts';
-export type {
-  BatchPredictor,
-  KernelExplainOptions,
-  KernelLink,
-  KernelShapResult,
-  PredictFunction,
-} from './kernel/index.ts';
+export { explainKernel, JsModel } from './kernel/explain_kernel.ts';
+export type { BatchPredictor, PredictFunction } from './kernel/explain_kernel.ts';
+export { loadTfjsModel, TfjsModel } from './kernel/tfjs.ts';
+export { parseBackgroundSummary } from './native/kernel.ts';
+export type { KernelExplainOptions, KernelLink, KernelShapResult } from './native/kernel.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type * as arrow from 'apache-arrow';
 import { featureColumns } from '../../ts/io/datasets/features.ts';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
-import { TreeModel, type FeatureColumn } from '../../ts/native.ts';
+import { TreeModel, type FeatureColumn } from '../../ts/native/tree_model.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');

@@ -7,7 +7,7 @@ import {
   samplesTable,
   samplesSchema,
 } from '../../ts/core/schemas.ts';
-import type { ShapResult } from '../../ts/native.ts';
+import type { ShapResult } from '../../ts/native/tree_model.ts';
 
 /** A synthetic column-major result: value = 1000·column + position. */
 function result(rows: number, outputs: number, features: number): ShapResult {

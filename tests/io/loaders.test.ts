@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chooseFlavor } from '../../ts/io/registries/builtin_loader.ts';
 import { BuiltinLoader, createLoader, CustomLoader } from '../../ts/io/registries/loaders.ts';
 import { LocalRegistry, type ModelVersion } from '../../ts/io/registries/registry.ts';
-import type { TreeModel } from '../../ts/native.ts';
+import type { TreeModel } from '../../ts/native/tree_model.ts';
 import { hasNativeAddon } from '../helpers/native.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -1,14 +1,9 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  applySet,
-  ConfigError,
-  configJsonSchema,
-  DEFAULT_REGISTRY,
-  loadConfig,
-  parseConfig,
-} from '../../ts/config.ts';
+import { ConfigError } from '../../ts/config/errors.ts';
+import { DEFAULT_REGISTRY } from '../../ts/config/job.ts';
+import { applySet, configJsonSchema, loadConfig, parseConfig } from '../../ts/config/load.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const minimal = {

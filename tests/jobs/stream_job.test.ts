@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as arrow from 'apache-arrow';
-import type { ExplanationsJobConfigInput } from '../../ts/config.ts';
+import type { ExplanationsJobConfigInput } from '../../ts/config/job.ts';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { writerForPath } from '../../ts/io/datasets/writer.ts';
 import type { Alerts } from '../../ts/io/services/alerts.ts';

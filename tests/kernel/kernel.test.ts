@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasNativeAddon } from '../helpers/native.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { explainKernel, JsModel, loadTfjsModel, parseBackgroundSummary, type KernelShapResult } from '../../ts/kernel/index.ts';
+import { explainKernel, JsModel, loadTfjsModel, parseBackgroundSummary, type KernelShapResult } from '../../ts/kernel/explain_kernel.ts';
 import { saveTfjsModel, tfjs } from '../../ts/kernel/tfjs.ts';
-import { TreeModel } from '../../ts/native.ts';
+import { TreeModel } from '../../ts/native/tree_model.ts';
 
 const native = hasNativeAddon ? test : test.skip;
 const fixtures = join(import.meta.dirname, '..', 'fixtures');

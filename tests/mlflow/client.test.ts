@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../ts/config.ts';
+import { parseConfig } from '../../ts/config/load.ts';
 import { BuiltinLoader } from '../../ts/io/registries/loaders.ts';
 import { defaultCacheDir, MlflowRegistry } from '../../ts/io/registries/mlflow.ts';
 import { MlflowClient, MlflowHttpError } from '../../ts/io/registries/mlflow_client.ts';

@@ -10,7 +10,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import type { ExplanationsJobConfigInput } from '../../ts/config.ts';
+import type { ExplanationsJobConfigInput } from '../../ts/config/job.ts';
 import { MlflowRegistry } from '../../ts/io/registries/mlflow.ts';
 import { MlflowHttpError } from '../../ts/io/registries/mlflow_client.ts';
 import type { Alerts } from '../../ts/io/services/alerts.ts';

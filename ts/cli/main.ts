@@ -16,7 +16,9 @@
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, configJsonSchema, loadConfig, type ExplanationsJobConfigInput } from '../config.ts';
+import { ConfigError } from '../config/errors.ts';
+import type { ExplanationsJobConfigInput } from '../config/job.ts';
+import { configJsonSchema, loadConfig } from '../config/load.ts';
 import { ALGORITHMS } from '../core/explainers.ts';
 import { readerConfigForPath } from '../io/datasets/reader.ts';
 import { writerConfigForPath } from '../io/datasets/writer.ts';
@@ -121,8 +123,7 @@ function progressBar(streams: CliStreams): { onProgress?: (done: number, total: 
 /** Error lines (`arrowshap: …`) for an error; one per config issue. */
 export function errorLines(err: unknown, verbose = false): string[] {
   if (err instanceof ConfigError) {
-    const head = err.message.split('\n')[0].replace(/:$/, '');
-    return err.lines.map((l) => `arrowshap: ${head}: ${l}`);
+    return err.lines.map((l) => `arrowshap: ${err.head}: ${l}`);
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (e.name === 'AbortError') return ['arrowshap: interrupted: no output written'];
@@ -208,7 +209,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
             throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${String(v)}`);
           }
         }
-        const job = new ExplanationsJob(explainJobConfig(args as unknown as ExplainArgs), {
+        const job = new ExplanationsJob(explainJobConfig(args), {
           signal: controller.signal,
           onProgress: bar.onProgress,
         });

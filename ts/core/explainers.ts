@@ -8,8 +8,10 @@
  * `batchRows`, so that the native result buffers stay bounded whatever the input size.
  */
 import type * as arrow from 'apache-arrow';
-import { explainKernel } from '../kernel/index.ts';
-import type { FeatureColumn, FeatureStats, ShapResult, RunOptions, TreeModel } from '../native.ts';
+import { checkColumns, type FeatureColumn, type RunOptions, type ShapResult } from '../native/addon.ts';
+import type { KernelExplainOptions, KernelShapResult } from '../native/kernel.ts';
+import type { FeatureStats } from '../native/tree_model.ts';
+import { checkBatchRows, DEFAULT_BATCH_ROWS } from './batches.ts';
 import {
   interactionsBatch,
   interactionsSchema,
@@ -33,9 +35,6 @@ export const DEVICES = ['auto', 'cpu', 'gpu'] as const;
 /** A device name (`auto` resolves to `cpu` in this build). */
 export type Device = (typeof DEVICES)[number];
 
-/** Default rows per native call. */
-export const DEFAULT_BATCH_ROWS = 65536;
-
 /**
  * What the explainers need of a model: satisfied by the native `TreeModel`
  * (and by test doubles).
@@ -48,6 +47,7 @@ export interface ExplainableModel {
   shapPathDependent(columns: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
   shapInteractions(columns: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
   shapInterventional(columns: FeatureColumn[], background: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
+  shapKernel(columns: FeatureColumn[], background: FeatureColumn[], opts?: KernelExplainOptions): Promise<KernelShapResult>;
 }
 
 /** Options of {@link explainSamples}. */
@@ -139,17 +139,6 @@ export function explainModel(model: Pick<ExplainableModel, 'featureNames' | 'fea
   return modelTable({ featureNames: model.featureNames, ...stats, meanAbsShap });
 }
 
-function checkColumns(model: ExplainableModel, columns: FeatureColumn[], what: string): number {
-  if (columns.length !== model.numFeatures) {
-    throw new Error(`${what}: the model has ${model.numFeatures} features, got ${columns.length} columns`);
-  }
-  const rows = columns[0]?.length ?? 0;
-  columns.forEach((c, j) => {
-    if (c.length !== rows) throw new Error(`${what}: column ${model.featureNames[j]} has ${c.length} rows, expected ${rows}`);
-  });
-  return rows;
-}
-
 /** Options of {@link SamplesExplainer}: those of {@link explainSamples} that hold for every batch. */
 export type SamplesExplainerOptions = Omit<ExplainSamplesOptions, 'batchRows' | 'ids' | 'onProgress'> & {
   /**
@@ -213,7 +202,7 @@ export class SamplesExplainer {
   ) {
     this.algorithm = resolveAlgorithm(options.algorithm, options);
     this.device = resolveDevice(options.device);
-    if (options.background) checkColumns(model, options.background, 'explainSamples background');
+    if (options.background) checkColumns(model.featureNames, options.background, 'explainSamples background');
     if (this.algorithm !== 'tree-path-dependent' && (options.background?.[0]?.length ?? 0) === 0) {
       throw new Error(`explainer.background is empty: ${this.algorithm} needs at least one background row`);
     }
@@ -238,7 +227,7 @@ export class SamplesExplainer {
    */
   async explainBatch(columns: FeatureColumn[], opts: ExplainBatchOptions = {}): Promise<ExplainedBatch> {
     const { model, options } = this;
-    const rows = checkColumns(model, columns, 'explainSamples');
+    const rows = checkColumns(model.featureNames, columns, 'explainSamples');
     const rowOffset = this.rows;
     const names = model.featureNames;
     const tableOpts = { rowOffset, ids: opts.ids, idOffset: 0 };
@@ -257,7 +246,7 @@ export class SamplesExplainer {
     });
     let result: ShapResult;
     if (this.algorithm === 'kernel') {
-      const kernel = await explainKernel(model as unknown as TreeModel, columns, options.background!, {
+      const kernel = await model.shapKernel(columns, options.background!, {
         ...runOpts(0),
         nsamples: options.nsamples,
         rowOffset,
@@ -311,9 +300,8 @@ export async function explainSamples(
   columns: FeatureColumn[],
   opts: ExplainSamplesOptions = {},
 ): Promise<SamplesExplanations> {
-  const rows = checkColumns(model, columns, 'explainSamples');
-  const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
-  if (!Number.isInteger(batchRows) || batchRows <= 0) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
+  const rows = checkColumns(model.featureNames, columns, 'explainSamples');
+  const batchRows = checkBatchRows(opts.batchRows ?? DEFAULT_BATCH_ROWS);
   const { batchRows: _b, ids, ...rest } = opts;
   const explainer = new SamplesExplainer(model, rest);
   explainer.expectedRows = rows;

@@ -14,7 +14,7 @@
  * index columns (`row`, `output`, `feature`) are generated here.
  */
 import * as arrow from 'apache-arrow';
-import type { ShapResult } from '../native.ts';
+import type { ShapResult } from '../native/addon.ts';
 
 /** Name of the row-position column when no id column is carried. */
 export const ROW_COLUMN = 'row';
@@ -266,25 +266,39 @@ export function importances(gain: Float64Array): Float64Array {
   return out;
 }
 
+/** The model table's float columns, in order. */
+const MODEL_COLUMNS = ['importance', 'gain', 'cover', 'weight'] as const;
+/** The model table's column of mean |SHAP| over the samples explained in the same run. */
+export const MEAN_ABS_SHAP_COLUMN = 'mean_abs_shap';
+
+/** Schema of the model explanations table, with or without `mean_abs_shap`. */
+export function modelSchema(meanAbsShap: boolean): arrow.Schema {
+  const names = meanAbsShap ? [...MODEL_COLUMNS, MEAN_ABS_SHAP_COLUMN] : MODEL_COLUMNS;
+  return new arrow.Schema([
+    new arrow.Field(FEATURE_COLUMN, new arrow.Utf8(), false),
+    ...names.map((name) => new arrow.Field(name, new arrow.Float64(), false)),
+  ]);
+}
+
+function checkLength(name: string, values: Float64Array, m: number): void {
+  if (values.length !== m) throw new Error(`model table: ${name} has ${values.length} values for ${m} features`);
+}
+
 /** The model explanations table: `feature`, `importance`, `gain`, `cover`, `weight`, [`mean_abs_shap`]. */
 export function modelTable(input: ModelTableInput): arrow.Table {
   const m = input.featureNames.length;
-  const columns: [string, Float64Array][] = [
-    ['importance', importances(input.gain)],
-    ['gain', input.gain],
-    ['cover', input.cover],
-    ['weight', input.weight],
-  ];
-  if (input.meanAbsShap) columns.push(['mean_abs_shap', input.meanAbsShap]);
-  for (const [name, v] of columns) {
-    if (v.length !== m) throw new Error(`model table: ${name} has ${v.length} values for ${m} features`);
-  }
-  const schema = new arrow.Schema([
-    new arrow.Field(FEATURE_COLUMN, new arrow.Utf8(), false),
-    ...columns.map(([name]) => new arrow.Field(name, new arrow.Float64(), false)),
-  ]);
-  const children: arrow.Data[] = [repeatedNames(input.featureNames, 1), ...columns.map(([, v]) => f64(v))];
-  return new arrow.Table([structBatch(schema, m, children)]);
+  const columns = [importances(input.gain), input.gain, input.cover, input.weight];
+  columns.forEach((v, i) => checkLength(MODEL_COLUMNS[i], v, m));
+  const table = new arrow.Table([structBatch(modelSchema(false), m, [repeatedNames(input.featureNames, 1), ...columns.map(f64)])]);
+  return input.meanAbsShap ? withMeanAbsShap(table, input.meanAbsShap) : table;
+}
+
+/** A model table (without `mean_abs_shap`) with that column added; the other columns are shared, not rebuilt. */
+export function withMeanAbsShap(table: arrow.Table, meanAbsShap: Float64Array): arrow.Table {
+  const m = table.numRows;
+  checkLength(MEAN_ABS_SHAP_COLUMN, meanAbsShap, m);
+  if (table.batches.length !== 1) throw new Error('model table: expected one record batch (a table from modelTable)');
+  return new arrow.Table([structBatch(modelSchema(true), m, [...table.batches[0].data.children, f64(meanAbsShap)])]);
 }
 
 /** Concatenates record batches of one schema into a table (an empty table of `schema` when none). */

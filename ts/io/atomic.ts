@@ -1,5 +1,7 @@
 /**
- * Atomic file output: write beside the target, then rename over it.
+ * Atomic file output — the one mechanism every file this project writes goes
+ * through (dataset outputs, registry metadata, aliases): write a temporary
+ * beside the target, sync it, then rename it over the target.
  *
  * A rename within one directory is atomic on POSIX file systems, so a reader
  * sees either the old file or the complete new one, and a failure (or a crash)
@@ -7,7 +9,7 @@
  * `.NAME.PID.RANDOM.tmp` (ignored by git via `*.tmp`) and removed on failure.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A temporary path next to `path` (same directory, so the rename stays atomic). */
@@ -16,39 +18,97 @@ export function tempPathFor(path: string): string {
 }
 
 /**
- * Produces `path` atomically: creates its directory, lets `fill` write a temporary
- * file, syncs it, and renames it to `path`. If anything fails the temporary is
- * removed and the error (naming `path`) is rethrown; `path` is left as it was.
+ * A file being produced atomically: {@link StagedFile.create} makes the target's
+ * directory and opens a new temporary beside it; {@link StagedFile.write} appends,
+ * {@link StagedFile.finish} syncs and closes, {@link StagedFile.commit} renames it
+ * over the target, {@link StagedFile.abort} removes it (idempotent).
+ */
+export class StagedFile {
+  private handle?: FileHandle;
+
+  private constructor(
+    /** The target path. */
+    readonly path: string,
+    /** The temporary being written. */
+    readonly tempPath: string,
+  ) {}
+
+  /** Creates the directory of `path` and a new temporary beside it. */
+  static async create(path: string): Promise<StagedFile> {
+    await mkdir(dirname(path), { recursive: true });
+    const file = new StagedFile(path, tempPathFor(path));
+    file.handle = await open(file.tempPath, 'wx');
+    return file;
+  }
+
+  /** Appends all of `data`. */
+  async write(data: string | Uint8Array): Promise<void> {
+    if (!this.handle) throw new Error(`${this.path} is not open for writing`);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let at = 0; at < bytes.byteLength; ) {
+      const { bytesWritten } = await this.handle.write(bytes, at, bytes.byteLength - at);
+      at += bytesWritten;
+    }
+  }
+
+  /** Syncs and closes the temporary (the target is not touched). Idempotent. */
+  async finish(): Promise<void> {
+    if (!this.handle) return;
+    await this.handle.sync();
+    await this.handle.close();
+    this.handle = undefined;
+  }
+
+  /** Finishes the temporary, then renames it over the target. */
+  async commit(): Promise<void> {
+    await this.finish();
+    await rename(this.tempPath, this.path);
+  }
+
+  /** Closes and removes the temporary; the target is left as it was. */
+  async abort(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.tempPath, { force: true, recursive: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Produces `path` atomically: creates its directory, lets `fill` write the
+ * temporary file it is given (by path), syncs it, and renames it to `path`. If
+ * anything fails the temporary is removed and the error (naming `path`) is
+ * rethrown; `path` is left as it was.
  * @param fill writes the complete content to the temporary path it is given.
  */
 export async function atomicOutput(path: string, fill: (tempPath: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = tempPathFor(path);
-  try {
-    await fill(temp);
-    const fh = await open(temp, 'r+');
+  await staged(path, async (file) => {
+    await file.finish(); // `fill` writes by path: reopen below to sync what it wrote
+    await fill(file.tempPath);
+    const fh = await open(file.tempPath, 'r+');
     try {
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true, recursive: true }).catch(() => undefined);
-    throw withPath(err, path, 'writing');
-  }
+  });
 }
 
-/** Writes `data` to `path` atomically (see {@link atomicOutput}). */
+/** Writes `data` to `path` atomically (see {@link StagedFile}). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await atomicOutput(path, async (temp) => {
-    const fh = await open(temp, 'wx');
-    try {
-      await fh.writeFile(data);
-    } finally {
-      await fh.close();
-    }
-  });
+  await staged(path, (file) => file.write(data));
+}
+
+/** Runs `fill` on a new {@link StagedFile} of `path` and commits it; on failure removes it and names `path`. */
+async function staged(path: string, fill: (file: StagedFile) => Promise<void>): Promise<void> {
+  let file: StagedFile | undefined;
+  try {
+    file = await StagedFile.create(path);
+    await fill(file);
+    await file.commit();
+  } catch (err) {
+    await file?.abort();
+    throw withPath(err, path, 'writing');
+  }
 }
 
 /** Returns `err` as an Error whose message names `path` (added once, if absent). */

@@ -7,25 +7,21 @@
  * const out = await job.execute(); // start() → run() → stop(), stop in a finally
  * ```
  */
-import type winston from 'winston';
+import winston from 'winston';
 
-/** Something with a lifecycle around a job run. Both methods are optional. */
+/**
+ * Something with a lifecycle around a job run (the job's logger: flushed and
+ * closed at stop). Both methods are optional.
+ */
 export interface Service {
   start?(): unknown;
   stop?(): unknown;
 }
 
-/** A logger that does nothing (before `start()` or for embedding). */
-const silent = {
-  error() {},
-  warn() {},
-  info() {},
-  http() {},
-  verbose() {},
-  debug() {},
-  silly() {},
-  log() {},
-} as unknown as winston.Logger;
+/** A logger that writes nothing (before `start()`, and after `stop()`). */
+function silentLogger(): winston.Logger {
+  return winston.createLogger({ silent: true });
+}
 
 /**
  * A job: `start()` its services, `run()` its steps, `stop()` its services.
@@ -34,7 +30,7 @@ const silent = {
  */
 export abstract class Job<Output> {
   /** The job's logger (silent until started). */
-  logger: winston.Logger = silent;
+  logger: winston.Logger = silentLogger();
   /** Whether the services are started. */
   started = false;
   private services: Service[] = [];
@@ -71,6 +67,7 @@ export abstract class Job<Output> {
     this.services = [];
     this.started = false;
     await stopAll(services, this.logger);
+    this.logger = silentLogger();
   }
 
   /** `start()`, `run()`, and `stop()` in a `finally`: services are stopped on failure too. */

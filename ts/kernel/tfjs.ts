@@ -11,7 +11,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import type { BatchPredictor } from './index.ts';
+import type { BatchPredictor } from './explain_kernel.ts';
 
 type Tf = typeof TF;
 

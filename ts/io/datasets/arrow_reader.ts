@@ -4,19 +4,12 @@ import { RecordBatchReader, Schema, tableFromIPC, type RecordBatch, type Table }
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
 import './ipc_codecs.ts';
-import { checkBatchRows, describeLimit, emptyTable, Limit, limitRows, sliceBatches } from './limit.ts';
+import { checkBatchRows } from '../../core/batches.ts';
+import { emptyTable, FileReader, fileReaderConfig, limitRows, sliceBatches } from './limit.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
 
 /** `{KIND: ArrowReader, path, limit?}` */
-export const ArrowReaderConfig = z
-  .object({
-    KIND: z.literal('ArrowReader'),
-    /** The `.arrow` / `.feather` (IPC file) or `.arrows` (IPC stream) file. */
-    path: z.string().min(1),
-    /** Keep the first N rows. */
-    limit: Limit,
-  })
-  .strict();
+export const ArrowReaderConfig = fileReaderConfig('ArrowReader');
 /** `{KIND: ArrowReader, path, limit?}` */
 export type ArrowReaderConfig = z.infer<typeof ArrowReaderConfig>;
 
@@ -31,14 +24,9 @@ export type ArrowReaderConfig = z.infer<typeof ArrowReaderConfig>;
  *   file by random access through its footer, a stream front to back), cut into
  *   tables of at most `batchRows` rows (zero-copy slices).
  */
-export class ArrowReader implements Reader {
-  readonly path: string;
-  readonly limit?: number;
-
-  constructor(config: { path: string; limit?: number }) {
-    this.path = config.path;
-    this.limit = config.limit;
-  }
+export class ArrowReader extends FileReader implements Reader {
+  protected readonly kind = 'ArrowReader';
+  protected readonly formatName = 'Arrow IPC';
 
   async read(): Promise<Table> {
     await ensureExists(this.path);
@@ -104,15 +92,9 @@ export class ArrowReader implements Reader {
     return undefined;
   }
 
-  private error(err: unknown): Error {
-    return new Error(`cannot read ${this.path} as Arrow IPC: ${err instanceof Error ? err.message : String(err)}`);
-  }
 
   private noSchema(): Error {
     return new Error(`cannot read ${this.path} as Arrow IPC: no schema found (not an Arrow IPC file or stream?)`);
   }
 
-  describe(): string {
-    return `ArrowReader(${this.path}${describeLimit(this.limit)})`;
-  }
 }

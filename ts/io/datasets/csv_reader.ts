@@ -13,19 +13,13 @@ import { parse } from 'csv-parse';
 import { Field, Float64, makeData, makeVector, RecordBatch, Schema, Struct, Table, Utf8, type Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
-import { checkBatchRows, describeLimit, Limit, throwIfAborted } from './limit.ts';
+import { throwIfAborted } from '../../core/abort.ts';
+import { checkBatchRows } from '../../core/batches.ts';
+import { FileReader, fileReaderConfig } from './limit.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
 
 /** `{KIND: CsvReader, path, limit?}` */
-export const CsvReaderConfig = z
-  .object({
-    KIND: z.literal('CsvReader'),
-    /** The `.csv` file (comma-separated, header row, UTF-8). */
-    path: z.string().min(1),
-    /** Keep the first N data rows. */
-    limit: Limit,
-  })
-  .strict();
+export const CsvReaderConfig = fileReaderConfig('CsvReader');
 /** `{KIND: CsvReader, path, limit?}` */
 export type CsvReaderConfig = z.infer<typeof CsvReaderConfig>;
 
@@ -159,14 +153,9 @@ interface PendingBatch {
  * one-column file a blank line is a missing value). The file is parsed as a
  * stream: `batches()` holds one batch of cells at a time.
  */
-export class CsvReader implements Reader {
-  readonly path: string;
-  readonly limit?: number;
-
-  constructor(config: { path: string; limit?: number }) {
-    this.path = config.path;
-    this.limit = config.limit;
-  }
+export class CsvReader extends FileReader implements Reader {
+  protected readonly kind = 'CsvReader';
+  protected readonly formatName = 'CSV';
 
   /** The whole file (types inferred from every row) as one record batch. */
   async read(): Promise<Table> {
@@ -256,7 +245,4 @@ export class CsvReader implements Reader {
     return header;
   }
 
-  describe(): string {
-    return `CsvReader(${this.path}${describeLimit(this.limit)})`;
-  }
 }

@@ -8,7 +8,7 @@
  * filled by a typed loop over the chunks' buffers, nulls as NaN — never per-row objects.
  */
 import { DataType, Precision, type Data, type Table, type Vector } from 'apache-arrow';
-import type { FeatureColumn } from '../../native.ts';
+import type { FeatureColumn } from '../../native/addon.ts';
 
 export type { FeatureColumn };
 

@@ -1,4 +1,5 @@
-/** Row limits and batch sizes shared by the readers. */
+/** What the file readers share: their config shape, path and row limit, and batch slicing. */
+import { throwIfAborted } from '../../core/abort.ts';
 import { z } from 'zod';
 import * as arrow from 'apache-arrow';
 
@@ -15,29 +16,38 @@ export function describeLimit(limit?: number): string {
   return limit === undefined ? '' : `, limit ${limit}`;
 }
 
-/**
- * Throws when `signal` is aborted: an `Error` named `AbortError` carrying the
- * reason's message (what the native calls reject with), not the bare reason.
- */
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (!signal?.aborted) return;
-  const reason = signal.reason;
-  const err = new Error(reason instanceof Error ? reason.message : 'the operation was aborted');
-  err.name = 'AbortError';
-  throw err;
+/** The strict config of the file reader `kind`: `{KIND, path, limit?}` (`limit`: keep the first N rows). */
+export function fileReaderConfig<K extends string>(kind: K) {
+  return z.object({ KIND: z.literal(kind), path: z.string().min(1), limit: Limit }).strict();
 }
 
-/** Rows per streamed batch when none is asked for (the explainer's default `batch_rows`). */
-export const DEFAULT_STREAM_BATCH_ROWS = 65536;
+/** The base of the file readers: the path, the row limit, `describe()`, and errors naming the file and format. */
+export abstract class FileReader {
+  /** The file read. */
+  readonly path: string;
+  /** Keep the first N rows. */
+  readonly limit?: number;
+  /** The config `KIND` (`ParquetReader`), for `describe()`. */
+  protected abstract readonly kind: string;
+  /** The format, for errors (`Parquet`). */
+  protected abstract readonly formatName: string;
 
-/**
- * `batchRows` checked: a positive integer, or `Infinity` (one batch).
- * @throws naming the value otherwise.
- */
-export function checkBatchRows(batchRows: number = DEFAULT_STREAM_BATCH_ROWS): number {
-  if (batchRows === Infinity || (Number.isInteger(batchRows) && batchRows > 0)) return batchRows;
-  throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
+  constructor(config: { path: string; limit?: number }) {
+    this.path = config.path;
+    this.limit = config.limit;
+  }
+
+  /** One line for logs: kind, path and limit. */
+  describe(): string {
+    return `${this.kind}(${this.path}${describeLimit(this.limit)})`;
+  }
+
+  /** `cannot read PATH as FORMAT: …` */
+  protected error(err: unknown): Error {
+    return new Error(`cannot read ${this.path} as ${this.formatName}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
+
 
 /**
  * Cuts a stream of record batches into tables of at most `batchRows` rows, each

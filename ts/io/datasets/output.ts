@@ -15,10 +15,8 @@
  * then rename them all, so that a failure leaves none of them.
  * Errors name the target path, never the temporary.
  */
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import * as arrow from 'apache-arrow';
-import { tempPathFor } from '../atomic.ts';
+import { StagedFile } from '../atomic.ts';
 
 /** Options of {@link Writer.open}. */
 export interface OpenOptions {
@@ -68,17 +66,18 @@ export function sameColumns(a: arrow.Schema, b: arrow.Schema): boolean {
 export abstract class StagedOutput implements TableOutput {
   readonly path: string;
   readonly schema: arrow.Schema;
-  /** The temporary file being written. */
-  readonly tempPath: string;
   rows = 0;
-  private handle?: FileHandle;
+  private file?: StagedFile;
   private state: State = 'open';
-  private opened = false;
 
   protected constructor(path: string, schema: arrow.Schema) {
     this.path = path;
     this.schema = schema;
-    this.tempPath = tempPathFor(path);
+  }
+
+  /** The temporary file being written (once started). */
+  get tempPath(): string | undefined {
+    return this.file?.tempPath;
   }
 
   /** What kind of file, for errors (`Parquet`, `CSV`, `Arrow IPC`). */
@@ -96,9 +95,7 @@ export abstract class StagedOutput implements TableOutput {
   async start(): Promise<this> {
     try {
       await this.guard(async () => {
-        await mkdir(dirname(this.path), { recursive: true });
-        this.handle = await open(this.tempPath, 'wx');
-        this.opened = true;
+        this.file = await StagedFile.create(this.path);
         await this.begin();
       });
     } catch (err) {
@@ -130,9 +127,7 @@ export abstract class StagedOutput implements TableOutput {
     this.expect('open', 'finish');
     await this.guard(async () => {
       await this.end();
-      await this.handle!.sync();
-      await this.handle!.close();
-      this.handle = undefined;
+      await this.file!.finish();
     });
     this.state = 'finished';
   }
@@ -140,7 +135,7 @@ export abstract class StagedOutput implements TableOutput {
   async commit(): Promise<void> {
     if (this.state === 'committed') return;
     await this.finish();
-    await this.guard(() => rename(this.tempPath, this.path));
+    await this.guard(() => this.file!.commit());
     this.state = 'committed';
   }
 
@@ -152,18 +147,13 @@ export abstract class StagedOutput implements TableOutput {
     if (this.state === 'committed' || this.state === 'aborted') return;
     this.state = 'aborted';
     await this.release().catch(() => undefined);
-    await this.handle?.close().catch(() => undefined);
-    this.handle = undefined;
-    if (this.opened) await rm(this.tempPath, { force: true }).catch(() => undefined);
+    await this.file?.abort();
   }
 
   /** Writes all of `bytes` at the end of the temporary file. */
   protected async writeBytes(bytes: Uint8Array): Promise<void> {
-    if (!this.handle) throw new Error(`${this.path} is not open for writing`);
-    for (let at = 0; at < bytes.byteLength; ) {
-      const { bytesWritten } = await this.handle.write(bytes, at, bytes.byteLength - at);
-      at += bytesWritten;
-    }
+    if (!this.file) throw new Error(`${this.path} is not open for writing`);
+    await this.file.write(bytes);
   }
 
   /** The batch with this output's schema object (same columns, checked by `write`). */
@@ -188,7 +178,7 @@ export abstract class StagedOutput implements TableOutput {
       return await fn();
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      e.message = e.message.split(this.tempPath).join(this.path);
+      if (this.file) e.message = e.message.split(this.file.tempPath).join(this.path);
       if (!e.message.includes(this.path)) e.message = `cannot write ${this.path} as ${this.formatName}: ${e.message}`;
       throw e;
     }

@@ -5,19 +5,13 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import { ParquetFile, readParquet, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { z } from 'zod';
 import { ensureExists } from './formats.ts';
-import { checkBatchRows, describeLimit, emptyTable, Limit, throwIfAborted } from './limit.ts';
+import { throwIfAborted } from '../../core/abort.ts';
+import { checkBatchRows } from '../../core/batches.ts';
+import { emptyTable, FileReader, fileReaderConfig } from './limit.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
 
 /** `{KIND: ParquetReader, path, limit?}` */
-export const ParquetReaderConfig = z
-  .object({
-    KIND: z.literal('ParquetReader'),
-    /** The `.parquet` file. */
-    path: z.string().min(1),
-    /** Keep the first N rows. */
-    limit: Limit,
-  })
-  .strict();
+export const ParquetReaderConfig = fileReaderConfig('ParquetReader');
 /** `{KIND: ParquetReader, path, limit?}` */
 export type ParquetReaderConfig = z.infer<typeof ParquetReaderConfig>;
 
@@ -36,14 +30,9 @@ const ONE_BATCH = 2 ** 31 - 1;
  *   record batch copied out of WebAssembly memory, so its float columns are again
  *   viewable without a further copy.
  */
-export class ParquetReader implements Reader {
-  readonly path: string;
-  readonly limit?: number;
-
-  constructor(config: { path: string; limit?: number }) {
-    this.path = config.path;
-    this.limit = config.limit;
-  }
+export class ParquetReader extends FileReader implements Reader {
+  protected readonly kind = 'ParquetReader';
+  protected readonly formatName = 'Parquet';
 
   async read(): Promise<Table> {
     await ensureExists(this.path);
@@ -118,11 +107,5 @@ export class ParquetReader implements Reader {
     }
   }
 
-  private error(err: unknown): Error {
-    return new Error(`cannot read ${this.path} as Parquet: ${err instanceof Error ? err.message : String(err)}`);
-  }
 
-  describe(): string {
-    return `ParquetReader(${this.path}${describeLimit(this.limit)})`;
-  }
 }

@@ -204,7 +204,7 @@ class ParquetOutput extends StagedOutput {
     await this.demand();
     this.controller!.close();
     await this.pump;
-    const written = await footerRows(this.tempPath);
+    const written = await footerRows(this.tempPath!);
     if (written !== this.rows) {
       throw new Error(`the Parquet writer wrote ${written} rows of ${this.rows}`);
     }

@@ -11,7 +11,7 @@
  */
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
 import { ArrowReader, ArrowReaderConfig } from './arrow_reader.ts';
 import { CsvReader, CsvReaderConfig } from './csv_reader.ts';
 import { formatForPath } from './formats.ts';
@@ -59,15 +59,22 @@ export async function readAllBatches(reader: Reader, options: ReadBatchesOptions
 
 /** Any reader config, chosen by `KIND`. */
 export const ReaderConfig = z.discriminatedUnion('KIND', [ParquetReaderConfig, CsvReaderConfig, ArrowReaderConfig]);
-/** Any reader config, chosen by `KIND`. */
+/** Any reader config, chosen by `KIND`, as written. */
 export type ReaderConfig = z.input<typeof ReaderConfig>;
+/** Any reader config, validated. */
+export type ValidReaderConfig = z.output<typeof ReaderConfig>;
 
 /**
- * Builds the reader a config describes (validating it first).
+ * Builds the reader a config describes, validating it first (the library's
+ * boundary; a job builds from its validated config with {@link readerOf}).
  * @param prefix key path of the config inside a larger one, for error messages.
  */
 export function createReader(config: unknown, prefix = ''): Reader {
-  const cfg = parseConfig(ReaderConfig, config, 'reader config', prefix);
+  return readerOf(validate(ReaderConfig, config, { what: 'reader config', prefix }));
+}
+
+/** The reader of a validated config. */
+export function readerOf(cfg: ValidReaderConfig): Reader {
   switch (cfg.KIND) {
     case 'ParquetReader':
       return new ParquetReader(cfg);
@@ -86,7 +93,7 @@ export function createReader(config: unknown, prefix = ''): Reader {
 export function readerConfigForPath(path: string, limit?: number): ReaderConfig {
   const format = formatForPath(path);
   const KIND = format === 'parquet' ? 'ParquetReader' : format === 'csv' ? 'CsvReader' : 'ArrowReader';
-  return parseConfig(ReaderConfig, limit === undefined ? { KIND, path } : { KIND, path, limit }, 'reader config');
+  return validate(ReaderConfig, limit === undefined ? { KIND, path } : { KIND, path, limit }, { what: 'reader config' });
 }
 
 /** The reader for a path, chosen by extension (see {@link readerConfigForPath}). */

@@ -19,7 +19,7 @@
  */
 import type * as arrow from 'apache-arrow';
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
 import { ArrowWriter, ArrowWriterConfig } from './arrow_writer.ts';
 import { CsvWriter, CsvWriterConfig } from './csv_writer.ts';
 import { formatForPath } from './formats.ts';
@@ -45,15 +45,22 @@ export interface Writer {
 
 /** Any writer config, chosen by `KIND`. */
 export const WriterConfig = z.discriminatedUnion('KIND', [ParquetWriterConfig, CsvWriterConfig, ArrowWriterConfig]);
-/** Any writer config, chosen by `KIND`. */
+/** Any writer config, chosen by `KIND`, as written. */
 export type WriterConfig = z.input<typeof WriterConfig>;
+/** Any writer config, validated. */
+export type ValidWriterConfig = z.output<typeof WriterConfig>;
 
 /**
- * Builds the writer a config describes (validating it first).
+ * Builds the writer a config describes, validating it first (the library's
+ * boundary; a job builds from its validated config with {@link writerOf}).
  * @param prefix key path of the config inside a larger one, for error messages.
  */
 export function createWriter(config: unknown, prefix = ''): Writer {
-  const cfg = parseConfig(WriterConfig, config, 'writer config', prefix);
+  return writerOf(validate(WriterConfig, config, { what: 'writer config', prefix }));
+}
+
+/** The writer of a validated config. */
+export function writerOf(cfg: ValidWriterConfig): Writer {
   switch (cfg.KIND) {
     case 'ParquetWriter':
       return new ParquetWriter(cfg);

@@ -3,7 +3,7 @@ import { open, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { TreeModel } from '../../native.ts';
+import type { TreeModel } from '../../native/tree_model.ts';
 import { loadTreeModel, versionFile } from './load_file.ts';
 import type { Loader } from './loaders.ts';
 import type { ModelVersion } from './registry.ts';

@@ -1,6 +1,6 @@
 /** Loads arrowshap's own packaging: one model file in the version directory. */
 import { z } from 'zod';
-import type { TreeModel } from '../../native.ts';
+import type { TreeModel } from '../../native/tree_model.ts';
 import { loadTreeModel, versionFile } from './load_file.ts';
 import { MODEL_EXTENSIONS, modelFileCandidates } from './model_files.ts';
 import type { Loader } from './loaders.ts';

@@ -1,6 +1,6 @@
 /** Shared by the loaders: load one file of a version into the native core. */
 import { isAbsolute, relative, resolve } from 'node:path';
-import { TreeModel } from '../../native.ts';
+import { TreeModel } from '../../native/tree_model.ts';
 import type { ModelVersion } from './registry.ts';
 
 /**

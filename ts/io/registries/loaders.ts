@@ -8,8 +8,8 @@
  *   `lightgbm` flavor names the model file.
  */
 import { z } from 'zod';
-import type { TreeModel } from '../../native.ts';
-import { parseConfig } from '../config.ts';
+import type { TreeModel } from '../../native/tree_model.ts';
+import { validate } from '../../config/errors.ts';
 import { BuiltinLoader, BuiltinLoaderConfig } from './builtin_loader.ts';
 import { CustomLoader, CustomLoaderConfig } from './custom_loader.ts';
 import type { ModelVersion } from './registry.ts';
@@ -26,15 +26,22 @@ export interface Loader {
 
 /** Any loader config, chosen by `KIND`. */
 export const LoaderConfig = z.discriminatedUnion('KIND', [CustomLoaderConfig, BuiltinLoaderConfig]);
-/** Any loader config, chosen by `KIND`. */
+/** Any loader config, chosen by `KIND`, as written. */
 export type LoaderConfig = z.input<typeof LoaderConfig>;
+/** Any loader config, validated. */
+export type ValidLoaderConfig = z.output<typeof LoaderConfig>;
 
 /**
- * Builds the loader a config describes (validating it first).
+ * Builds the loader a config describes, validating it first (the library's
+ * boundary; a job builds from its validated config with {@link loaderOf}).
  * @param prefix key path of the config inside a larger one, for error messages.
  */
 export function createLoader(config: unknown, prefix = ''): Loader {
-  const cfg = parseConfig(LoaderConfig, config, 'loader config', prefix);
+  return loaderOf(validate(LoaderConfig, config, { what: 'loader config', prefix }));
+}
+
+/** The loader of a validated config. */
+export function loaderOf(cfg: ValidLoaderConfig): Loader {
   switch (cfg.KIND) {
     case 'CustomLoader':
       return new CustomLoader();

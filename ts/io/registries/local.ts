@@ -27,17 +27,15 @@ import { extname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic.ts';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
 import type { ModelVersion, Registry } from './registry.ts';
-import { flavorOfExtension, modelFileCandidates } from './model_files.ts';
-import { aliasUri, parseModelUri, versionUri } from './uri.ts';
+import { flavorOfExtension, isMissing, listFiles, modelFileCandidates } from './model_files.ts';
+import { aliasUri, LATEST, versionRef, versionUri } from './uri.ts';
 
 /** Model names: start with a letter or digit; then letters, digits, `.`, `_`, `-`. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Alias names: start with a letter; then letters, digits, `_`, `-` (never all digits). */
 const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-/** `latest` always names the highest version; it cannot be set as an alias. */
-const LATEST = 'latest';
 
 /** `{KIND: LocalRegistry, path?, name}` */
 export const LocalRegistryConfig = z
@@ -93,19 +91,6 @@ export interface RegisterOptions {
   description?: string;
 }
 
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
-/** Files under `dir`, relative, sorted, recursively. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name).slice(dir.length + 1))
-    .sort();
-}
-
 /** The library named in an MLflow `MLmodel` file's flavors, when it has xgboost or lightgbm. */
 function flavorOfMLmodel(text: string): string | undefined {
   const flavors = Object.keys((parseYaml(text) as { flavors?: object } | null)?.flavors ?? {});
@@ -128,7 +113,7 @@ export class LocalRegistry implements Registry {
   readonly name: string;
 
   constructor(config: { path?: string; name: string }) {
-    const cfg = parseConfig(LocalRegistryConfig, { KIND: 'LocalRegistry', ...config }, 'registry config');
+    const cfg = validate(LocalRegistryConfig, { KIND: 'LocalRegistry', ...config }, { what: 'registry config' });
     this.path = cfg.path;
     this.name = cfg.name;
   }
@@ -261,18 +246,7 @@ export class LocalRegistry implements Registry {
    * @throws naming the model and listing its aliases and versions when nothing matches.
    */
   async resolve(aliasOrVersion: string | number): Promise<ModelVersion> {
-    let ref = aliasOrVersion;
-    if (typeof ref === 'string') {
-      const uri = parseModelUri(ref);
-      if (uri) {
-        if (uri.name !== this.name) {
-          throw new Error(`${ref} names model \`${uri.name}\`, but this registry is set up for model \`${this.name}\``);
-        }
-        ref = 'version' in uri ? uri.version : uri.alias;
-      } else if (/^\d+$/.test(ref)) {
-        ref = Number(ref);
-      }
-    }
+    const ref = versionRef(aliasOrVersion, this.name);
     const versions = await this.versionNumbers(true);
     if (typeof ref === 'number') {
       if (!versions.includes(ref)) throw new Error(await this.notFound(`version ${ref}`));

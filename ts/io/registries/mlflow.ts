@@ -28,7 +28,7 @@ import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
 import {
   MlflowClient,
   MlflowHttpError,
@@ -39,10 +39,9 @@ import {
   type ProxiedArtifacts,
 } from './mlflow_client.ts';
 import type { ModelVersion, Registry } from './registry.ts';
-import { aliasUri, parseModelUri, versionUri } from './uri.ts';
+import { isMissing, listFiles } from './model_files.ts';
+import { aliasUri, LATEST, versionRef, versionUri } from './uri.ts';
 
-/** `latest` names the highest version. */
-const LATEST = 'latest';
 /** Files downloaded at once. */
 const DOWNLOAD_CONCURRENCY = 4;
 
@@ -114,21 +113,8 @@ function serverSegment(uri: string): string {
   return segment(parts.join('_'));
 }
 
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
 function errorCode(err: unknown): string | undefined {
   return err instanceof MlflowHttpError ? err.errorCode : undefined;
-}
-
-/** Files under `dir`, relative (with `/`), sorted. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
-    .sort();
 }
 
 /**
@@ -153,7 +139,7 @@ export class MlflowRegistry implements Registry {
 
   /** @throws when the config is invalid or neither it nor `MLFLOW_TRACKING_URI` names a server. */
   constructor(config: { uri?: string; name: string }, options: MlflowRegistryOptions = {}) {
-    const cfg = parseConfig(MlflowRegistryConfig, { KIND: 'MlflowRegistry', ...config }, 'registry config');
+    const cfg = validate(MlflowRegistryConfig, { KIND: 'MlflowRegistry', ...config }, { what: 'registry config' });
     const { cacheDir, env = process.env, signal, ...clientOptions } = options;
     this.name = cfg.name;
     this.client = MlflowClient.fromEnv(cfg.uri, env, clientOptions);
@@ -172,18 +158,7 @@ export class MlflowRegistry implements Registry {
    * @throws listing the model's aliases and versions (or the server's models) when nothing matches.
    */
   async resolve(aliasOrVersion: string | number): Promise<ModelVersion> {
-    let ref = aliasOrVersion;
-    if (typeof ref === 'string') {
-      const uri = parseModelUri(ref);
-      if (uri) {
-        if (uri.name !== this.name) {
-          throw new Error(`${ref} names model \`${uri.name}\`, but this registry is set up for model \`${this.name}\``);
-        }
-        ref = 'version' in uri ? uri.version : uri.alias;
-      } else if (/^\d+$/.test(ref)) {
-        ref = Number(ref);
-      }
-    }
+    const ref = versionRef(aliasOrVersion, this.name);
     if (typeof ref === 'number') {
       // Versions are immutable: a complete cached copy needs no server.
       const cached = await this.readMeta(ref);

@@ -1,5 +1,20 @@
-/** Which files of a version directory can be model files. */
-import { basename, extname } from 'node:path';
+/** The files of a version directory: listing them, and which can be model files. */
+import { readdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+
+/** Whether a file-system error says the path does not exist. */
+export function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Files under `dir`, recursively, relative to it, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
+}
 
 /** Extensions of model files the native core reads (format sniffed from content), with the library they suggest. */
 export const MODEL_EXTENSIONS: Readonly<Record<string, string | undefined>> = {

@@ -6,12 +6,13 @@
  * its files, which a loader (`loaders.ts`) turns into a model.
  */
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
+import { FileRegistry, FileRegistryConfig } from './file_registry.ts';
 import { LocalRegistry, LocalRegistryConfig } from './local.ts';
 import { MlflowRegistry, MlflowRegistryConfig } from './mlflow.ts';
 
-export { LocalRegistry, LocalRegistryConfig, MlflowRegistry, MlflowRegistryConfig };
-export { aliasUri, parseModelUri, versionUri, type ModelUri } from './uri.ts';
+export { FileRegistry, FileRegistryConfig, LocalRegistry, LocalRegistryConfig, MlflowRegistry, MlflowRegistryConfig };
+export { aliasUri, LATEST, parseModelUri, versionRef, versionUri, type ModelUri } from './uri.ts';
 
 /** One resolved model version with its files on local disk. */
 export interface ModelVersion {
@@ -39,10 +40,6 @@ export interface ModelVersion {
 
 /** Resolves aliases and versions of one registered model. */
 export interface Registry {
-  /** Connects / prepares (called by the job before use). */
-  start?(): void | Promise<void>;
-  /** Releases resources (called by the job after use, also on failure). */
-  stop?(): void | Promise<void>;
   /**
    * The version an alias (`Champion`), a number (`2`, `"2"`), `latest`, or a URI
    * (`models:/NAME/2`, `models:/NAME@Champion`) names.
@@ -50,26 +47,35 @@ export interface Registry {
    */
   resolve(aliasOrVersion: string | number): Promise<ModelVersion>;
   /** One line for logs. */
-  describe?(): string;
+  describe(): string;
 }
 
 // ── Registry configs ─────────────────────────────────────────────────────────
 
-/** Any registry config, chosen by `KIND`. */
-export const RegistryConfig = z.discriminatedUnion('KIND', [LocalRegistryConfig, MlflowRegistryConfig]);
-/** Any registry config, chosen by `KIND`. */
+/** Any registry config, chosen by `KIND`: a local directory, an MLflow server, or a model file used directly. */
+export const RegistryConfig = z.discriminatedUnion('KIND', [LocalRegistryConfig, MlflowRegistryConfig, FileRegistryConfig]);
+/** Any registry config, chosen by `KIND`, as written. */
 export type RegistryConfig = z.input<typeof RegistryConfig>;
+/** Any registry config, validated. */
+export type ValidRegistryConfig = z.output<typeof RegistryConfig>;
 
 /**
- * Builds the registry a config describes (validating it first).
+ * Builds the registry a config describes, validating it first (the library's
+ * boundary; a job builds from its validated config with {@link registryOf}).
  * @param prefix key path of the config inside a larger one, for error messages.
  */
 export function createRegistry(config: unknown, prefix = ''): Registry {
-  const cfg = parseConfig(RegistryConfig, config, 'registry config', prefix);
+  return registryOf(validate(RegistryConfig, config, { what: 'registry config', prefix }));
+}
+
+/** The registry of a validated config. */
+export function registryOf(cfg: ValidRegistryConfig): Registry {
   switch (cfg.KIND) {
     case 'LocalRegistry':
       return new LocalRegistry(cfg);
     case 'MlflowRegistry':
       return new MlflowRegistry(cfg);
+    case 'FileRegistry':
+      return new FileRegistry(cfg);
   }
 }

@@ -7,7 +7,7 @@
  * ```
  */
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
 import { ConsoleAlerts, ConsoleAlertsConfig } from './console_alerts.ts';
 import { WebhookAlerts, WebhookAlertsConfig } from './webhook_alerts.ts';
 
@@ -26,15 +26,23 @@ export interface Alerts {
 
 /** Any alerts config, chosen by `KIND` (default `{KIND: ConsoleAlerts}`). */
 export const AlertsConfig = z.discriminatedUnion('KIND', [ConsoleAlertsConfig, WebhookAlertsConfig]);
-/** Any alerts config, chosen by `KIND`. */
+/** Any alerts config, chosen by `KIND`, as written. */
 export type AlertsConfig = z.input<typeof AlertsConfig>;
+/** Any alerts config, validated. */
+export type ValidAlertsConfig = z.output<typeof AlertsConfig>;
 
 /**
- * Builds the alerts a config describes (validating it first); `undefined` gives ConsoleAlerts.
+ * Builds the alerts a config describes, validating it first (the library's
+ * boundary; a job builds from its validated config with {@link alertsOf});
+ * `undefined` gives ConsoleAlerts.
  * @param prefix key path of the config inside a larger one, for error messages.
  */
 export function createAlerts(config: unknown = { KIND: 'ConsoleAlerts' }, prefix = ''): Alerts {
-  const cfg = parseConfig(AlertsConfig, config ?? { KIND: 'ConsoleAlerts' }, 'alerts config', prefix);
+  return alertsOf(validate(AlertsConfig, config ?? { KIND: 'ConsoleAlerts' }, { what: 'alerts config', prefix }));
+}
+
+/** The alerts of a validated config. */
+export function alertsOf(cfg: ValidAlertsConfig): Alerts {
   switch (cfg.KIND) {
     case 'ConsoleAlerts':
       return new ConsoleAlerts();

@@ -9,7 +9,7 @@
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { validate } from '../../config/errors.ts';
 
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -25,6 +25,8 @@ export const LoggerConfig = z
   .strict();
 /** Logger config as written. */
 export type LoggerConfig = z.input<typeof LoggerConfig>;
+/** Logger config, validated. */
+export type ValidLoggerConfig = z.output<typeof LoggerConfig>;
 
 /** Options of {@link createLogger} beyond the config (for tests and embedding). */
 export interface LoggerOptions {
@@ -47,11 +49,17 @@ function metaText(info: winston.Logform.TransformableInfo): string {
 }
 
 /**
- * A winston logger writing to stderr (or `opts.stream`) per `config`.
+ * A winston logger writing to stderr (or `opts.stream`) per `config`, validated
+ * first (the library's boundary; a job builds from its validated config with
+ * {@link loggerOf}).
  * @param prefix key path of the config inside a larger one, for error messages.
  */
 export function createLogger(config: unknown = {}, opts: LoggerOptions = {}, prefix = ''): winston.Logger {
-  const cfg = parseConfig(LoggerConfig, config ?? {}, 'logger config', prefix);
+  return loggerOf(validate(LoggerConfig, config ?? {}, { what: 'logger config', prefix }), opts);
+}
+
+/** The logger of a validated config. */
+export function loggerOf(cfg: ValidLoggerConfig, opts: LoggerOptions = {}): winston.Logger {
   const { format } = winston;
   const colors = opts.colors ?? (opts.stream === undefined && process.stderr.isTTY === true && !process.env.NO_COLOR);
   const lineFormat =

@@ -83,11 +83,21 @@ export class WebhookAlerts implements Alerts {
   readonly timeoutMs: number;
   /** Delay before the single retry, ms. */
   readonly retryDelayMs: number;
+  private readonly timeoutSignal: (ms: number) => AbortSignal;
 
-  constructor(config: { url: string; timeout_ms?: number }, opts: { retryDelayMs?: number } = {}) {
+  /**
+   * @param opts.retryDelayMs delay before the retry (default 1 s).
+   * @param opts.timeoutSignal the signal bounding one attempt, given `timeout_ms`
+   *   (default `AbortSignal.timeout`; tests pass one they fire themselves).
+   */
+  constructor(
+    config: { url: string; timeout_ms?: number },
+    opts: { retryDelayMs?: number; timeoutSignal?: (ms: number) => AbortSignal } = {},
+  ) {
     this.url = config.url;
     this.timeoutMs = config.timeout_ms ?? 5000;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
+    this.timeoutSignal = opts.timeoutSignal ?? ((ms) => AbortSignal.timeout(ms));
   }
 
   async notify(title: string, message: string, fields: AlertFields = {}): Promise<void> {
@@ -107,7 +117,7 @@ export class WebhookAlerts implements Alerts {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.timeoutSignal(this.timeoutMs),
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };

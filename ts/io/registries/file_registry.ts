@@ -2,14 +2,28 @@
  * `FileRegistry`: a model file (or model directory) used directly, without a
  * registry — what `arrowshap explain --model FILE` runs on. It resolves every
  * alias or version to that one model, as version 0 with the URI `file:PATH`,
- * so the io loaders (CustomLoader for a file, BuiltinLoader for an MLflow
- * model directory) load it like any registered version.
+ * so the loaders (CustomLoader for a file, BuiltinLoader for an MLflow model
+ * directory) load it like any registered version.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createRegistry, type ModelVersion, type Registry } from '../io/registries/registry.ts';
-import type { FileRegistryConfig, RegistryConfig } from '../config.ts';
+import { z } from 'zod';
+import { listFiles } from './model_files.ts';
+import type { ModelVersion, Registry } from './registry.ts';
+
+/** `{KIND: FileRegistry, path, name?}`: a model file used directly, without a registry. */
+export const FileRegistryConfig = z
+  .object({
+    KIND: z.literal('FileRegistry'),
+    /** The model file (XGBoost JSON/UBJ, LightGBM text) or MLflow model directory. */
+    path: z.string().min(1),
+    /** Model name in logs and alerts (default: the file name). */
+    name: z.string().min(1).optional(),
+  })
+  .strict();
+/** `{KIND: FileRegistry, path, name?}` */
+export type FileRegistryConfig = z.input<typeof FileRegistryConfig>;
 
 /** A model file or directory as a one-version registry. */
 export class FileRegistry implements Registry {
@@ -36,24 +50,8 @@ export class FileRegistry implements Registry {
       throw new Error(`model file not found: ${this.path}`);
     }
     const uri = pathToFileURL(this.path).href;
-    if (info.isDirectory()) {
-      const entries = await readdir(this.path, { recursive: true, withFileTypes: true });
-      const files = entries
-        .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath, e.name).slice(this.path.length + 1))
-        .sort();
-      return { name: this.name, version: 0, uri, dir: this.path, files };
-    }
+    if (info.isDirectory()) return { name: this.name, version: 0, uri, dir: this.path, files: await listFiles(this.path) };
     const file = basename(this.path);
     return { name: this.name, version: 0, uri, dir: dirname(this.path), files: [file], file };
   }
-}
-
-/**
- * The registry a (validated) job config names: a {@link FileRegistry} or one
- * of the io registries.
- */
-export function createJobRegistry(config: RegistryConfig): Registry {
-  if (config.KIND === 'FileRegistry') return new FileRegistry(config);
-  return createRegistry(config, 'job.registry');
 }

@@ -1,3 +1,0 @@
-/** Core: explainers and output table schemas. */
-export * from './schemas.ts';
-export * from './explainers.ts';

@@ -1,0 +1,195 @@
+/**
+ * The one native boundary: loading the addon (`native/node`, napi-rs), the types
+ * of its values, and {@link runNative}, the cancel/progress wiring every native
+ * call goes through.
+ *
+ * The addon is thin: it takes one typed array per feature (the values buffer of
+ * an Arrow Float64/Float32 column, nulls as NaN) without copying, runs the core
+ * off the JS thread, and hands back one `Float64Array` without copying. The
+ * `ts/native` modules add the JS conventions: `AbortSignal`, progress callbacks,
+ * camelCase, input checks that name the column at fault.
+ *
+ * Progress is read from a native atomic counter (`NativeRun.rowsDone`) on a
+ * timer rather than pushed from worker threads: the SHAP threads never wait on
+ * the JS event loop, and a busy loop cannot be flooded with progress events.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { abortError } from '../core/abort.ts';
+
+/** One feature column: Arrow column values (missing = NaN). */
+export type FeatureColumn = Float64Array | Float32Array;
+
+/** A native result: dimensions plus one values buffer (layout per method). */
+export interface ShapResult {
+  /** Input rows explained. */
+  rows: number;
+  /** Model outputs (classes for multiclass, else 1). */
+  outputs: number;
+  /** Model features. */
+  features: number;
+  /** The values; see the method that produced them for the layout. */
+  values: Float64Array;
+}
+
+/** Options of every long native call. */
+export interface RunOptions {
+  /** Worker threads; 0 or undefined = all cores. */
+  threads?: number;
+  /** Aborts the native work; the Promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+  /** Called with rows done and total rows while the work runs (and once at the end). */
+  onProgress?: (rowsDone: number, totalRows: number) => void;
+  /** Progress polling interval in ms (default 100). */
+  progressIntervalMs?: number;
+}
+
+/** The native run handle: cancel flag and rows done (see {@link runNative}). */
+export interface NativeRunHandle {
+  cancel(): void;
+  readonly rowsDone: number;
+  readonly cancelled: boolean;
+}
+
+/** The addon's model handle. */
+export interface NativeModelHandle {
+  readonly numFeatures: number;
+  readonly numOutputs: number;
+  readonly numTrees: number;
+  readonly maxDepth: number;
+  readonly featureNames: string[];
+  readonly objective: string;
+  readonly source: string;
+  readonly link: string;
+  expectedValue(): Float64Array;
+  featureStats(): { gain: Float64Array; cover: Float64Array; weight: Float64Array };
+  predictRaw(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
+  shapPathDependent(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
+  shapInteractions(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
+  shapInterventional(columns: FeatureColumn[], background: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
+}
+
+/** KernelSHAP options as the addon takes them. */
+export interface NativeKernelOptions {
+  nsamples?: number;
+  seed?: number;
+  link?: string;
+  numFeatures?: number;
+  summary?: string;
+  summarySize?: number;
+  batchRows?: number;
+  rowOffset?: number;
+}
+
+/** What a native KernelSHAP run returns: the `ShapResult` layout plus what the run did. */
+export interface NativeKernelResult extends ShapResult {
+  warnings: string[];
+  backgroundRows: number;
+  exactRows: number;
+  maxCoalitions: number;
+  modelRows: number;
+}
+
+/** The addon's exports. */
+export interface NativeAddon {
+  Model: {
+    fromFile(path: string): NativeModelHandle;
+    fromBytes(bytes: Uint8Array, name: string): NativeModelHandle;
+  };
+  NativeRun: new () => NativeRunHandle;
+  kernelShapTree(
+    model: NativeModelHandle,
+    columns: FeatureColumn[],
+    background: FeatureColumn[],
+    weights: Float64Array | undefined,
+    options: NativeKernelOptions,
+    threads: number,
+    run: NativeRunHandle,
+  ): Promise<NativeKernelResult>;
+  kernelShapJs(
+    predict: (columns: Float64Array[]) => Float64Array | Promise<Float64Array>,
+    numFeatures: number,
+    numOutputs: number,
+    columns: FeatureColumn[],
+    background: FeatureColumn[],
+    weights: Float64Array | undefined,
+    options: NativeKernelOptions,
+    threads: number,
+    run: NativeRunHandle,
+  ): Promise<NativeKernelResult>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Finds the built addon (`native/node/arrowshap.<platform>-<arch>*.node`). */
+function findAddon(): string {
+  const dir = join(here, '..', '..', 'native', 'node');
+  const prefix = `arrowshap.${process.platform}-${process.arch}`;
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.node')) : [];
+  if (found.length === 0) {
+    throw new Error(`arrowshap native addon not built (no ${prefix}*.node in ${dir}): run \`npm run build\``);
+  }
+  return join(dir, found.sort()[0]);
+}
+
+let addon: NativeAddon | undefined;
+
+/** The loaded addon (loaded on first use). */
+export function native(): NativeAddon {
+  addon ??= createRequire(import.meta.url)(findAddon()) as NativeAddon;
+  return addon;
+}
+
+/**
+ * Runs one native call with cancellation and progress wired up (every native
+ * entry point goes through it: the tree explainers and KernelSHAP).
+ * @param totalRows rows the call will process (for progress).
+ * @param call starts the native work on the given run handle.
+ */
+export async function runNative<T>(
+  totalRows: number,
+  opts: RunOptions,
+  call: (run: NativeRunHandle, threads: number) => Promise<T>,
+): Promise<T> {
+  const { signal, onProgress } = opts;
+  if (signal?.aborted) throw abortError(signal);
+  const run = new (native().NativeRun)();
+  const onAbort = () => run.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = onProgress ? setInterval(() => onProgress(run.rowsDone, totalRows), opts.progressIntervalMs ?? 100) : undefined;
+  try {
+    const result = await call(run, opts.threads ?? 0);
+    onProgress?.(totalRows, totalRows);
+    return result;
+  } catch (e) {
+    if (run.cancelled) throw abortError(signal);
+    throw e;
+  } finally {
+    if (timer) clearInterval(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The one input-column check of every explainer: one Float64Array or
+ * Float32Array per model feature, all of the same length.
+ * @param what the call, for the message (`explainSamples background`).
+ * @returns the row count.
+ * @throws naming the call and the column at fault.
+ */
+export function checkColumns(featureNames: readonly string[], columns: readonly FeatureColumn[] | undefined, what: string): number {
+  if (!Array.isArray(columns)) throw new Error(`${what}: expected one typed array per feature`);
+  if (columns.length !== featureNames.length) {
+    throw new Error(`${what}: the model has ${featureNames.length} features, got ${columns.length} columns`);
+  }
+  const rows = columns[0]?.length ?? 0;
+  columns.forEach((c, j) => {
+    if (!(c instanceof Float64Array || c instanceof Float32Array)) {
+      throw new Error(`${what}: column ${featureNames[j]} must be a Float64Array or Float32Array`);
+    }
+    if (c.length !== rows) throw new Error(`${what}: column ${featureNames[j]} has ${c.length} rows, expected ${rows}`);
+  });
+  return rows;
+}
