@@ -17,7 +17,11 @@ trap 'exit 130' INT TERM
 npm run --silent build:native >"$log_dir/build.log" 2>&1 || { cat "$log_dir/build.log"; echo "0 passed, 1 failed"; exit 1; }
 
 echo "== cargo test (native core) =="
-cargo test --release -p arrowshap-core 2>&1 | tee "$log_dir/cargo.log"
+# NVRTC from PyPI (scripts/requirements.txt), when .venv has it: tests/gpu.rs then builds the
+# CUDA kernels to PTX (no GPU needed); without it that test says it skipped.
+nvrtc_lib="$(ls -d .venv/lib/python3*/site-packages/nvidia/cu13/lib 2>/dev/null | head -n 1)"
+LD_LIBRARY_PATH="${nvrtc_lib:+$PWD/$nvrtc_lib:}${LD_LIBRARY_PATH:-}" \
+  cargo test --release -p arrowshap-core 2>&1 | tee "$log_dir/cargo.log"
 cargo_rc=${PIPESTATUS[0]}
 
 echo "== MLflow test server (python peers + mlflow server) =="

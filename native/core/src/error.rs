@@ -35,6 +35,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The GPU backend cannot run: no CUDA driver or device, NVRTC missing, a kernel that
+    /// failed to build or launch, or a model the kernels cannot hold (see [`crate::gpu`]).
+    #[error("GPU: {0}")]
+    Device(String),
     /// The caller cancelled the run (AbortSignal, Ctrl-C).
     #[error("cancelled")]
     Cancelled,

@@ -10,10 +10,12 @@
 //! * [`model`] loads XGBoost JSON / UBJSON and LightGBM text models.
 //! * [`shap`] holds the explainers: path-dependent TreeSHAP, interaction
 //!   values, interventional TreeSHAP, the Lundberg oracle and brute force.
+//! * [`gpu`] runs TreeSHAP on a CUDA GPU, loaded at run time, or picks the CPU.
 
 pub mod control;
 pub mod ensemble;
 pub mod error;
+pub mod gpu;
 pub mod kernel;
 pub mod matrix;
 pub mod model;

@@ -47,7 +47,7 @@ mod interactions_impl;
 mod interventional_impl;
 mod linear;
 pub mod oracle;
-mod quadrature;
+pub(crate) mod quadrature;
 pub mod synth;
 
 /// Per-sample SHAP values, column-major: column j (0..features) then the base-value column j==features;
@@ -291,7 +291,7 @@ pub(crate) fn detect_simd() -> Simd {
 }
 
 /// Writes the base-value column (`j == features`) of a [`ShapValues`] buffer.
-fn fill_base(values: &mut [f64], rows: usize, features: usize, base: &[f64]) {
+pub(crate) fn fill_base(values: &mut [f64], rows: usize, features: usize, base: &[f64]) {
     let k = base.len();
     let col = &mut values[features * rows * k..(features + 1) * rows * k];
     for r in 0..rows {
