@@ -327,3 +327,27 @@ for (const name of ['lgb_reg', 'xgb_multi_softprob']) {
     await t.throwsAsync(explainKernel(model, x, bg, { link: 'logit' }), { message: /raw margin/ });
   });
 }
+
+native('JS models do not hold libuv pool threads: more concurrent runs than pool threads, each model awaiting file I/O, all complete', async (t) => {
+  // Each model call awaits an fs read, which needs a libuv pool thread. A run that
+  // held a pool thread while waiting for its JS model would, with more runs than
+  // pool threads (4 by default), leave none for the reads: a deadlock.
+  const { readFile } = await import('node:fs/promises');
+  const w = [0.5, -2, 3];
+  const model = new JsModel(
+    async (cols: Float64Array[]) => {
+      await readFile(import.meta.filename);
+      return Float64Array.from(cols[0], (_, i) => w.reduce((s, wj, j) => s + wj * cols[j][i], 0));
+    },
+    { numFeatures: 3 },
+  );
+  const x = columns(21, 12, 3);
+  const bg = columns(22, 5, 3);
+  const runs = Number(process.env.UV_THREADPOOL_SIZE ?? 4) + 2;
+  const results = await Promise.all(Array.from({ length: runs }, () => explainKernel(model, x, bg, { nsamples: 6, batchRows: 7 })));
+  const mean = w.map((_, j) => bg[j].reduce((a, b) => a + b, 0) / bg[j].length);
+  for (const s of results) {
+    t.deepEqual(s.values, results[0].values);
+    for (let r = 0; r < s.rows; r++) for (let j = 0; j < 3; j++) t.true(Math.abs(at(s, r, 0, j) - w[j] * (x[j][r] - mean[j])) < 1e-9);
+  }
+});

@@ -8,7 +8,7 @@
  * `batchRows`, so that the native result buffers stay bounded whatever the input size.
  */
 import type * as arrow from 'apache-arrow';
-import { checkColumns, type FeatureColumn, type RunOptions, type ShapResult } from '../native/addon.ts';
+import { checkColumns, native, type FeatureColumn, type RunOptions, type ShapResult } from '../native/addon.ts';
 import type { KernelExplainOptions, KernelShapResult } from '../native/kernel.ts';
 import type { FeatureStats } from '../native/tree_model.ts';
 import { checkBatchRows, DEFAULT_BATCH_ROWS } from './batches.ts';
@@ -191,8 +191,8 @@ export class SamplesExplainer {
   batches = 0;
   /** Total input rows, when known in advance (for progress). */
   expectedRows?: number;
-  private readonly sumAbs: Float64Array;
-  private readonly sumBase: Float64Array;
+  private sumAbs: Float64Array;
+  private sumBase: Float64Array;
   private readonly warnings: string[] = [];
   private readonly passes: number;
 
@@ -258,7 +258,10 @@ export class SamplesExplainer {
     } else {
       result = await model.shapPathDependent(columns, runOpts(0));
     }
-    accumulate(result, this.sumAbs, this.sumBase);
+    // Σ|φ| and Σbase continue natively, in (row, output) order: the same bits however batched.
+    const sums = native().addShapSums(result.values, result.rows, result.outputs, this.sumAbs, this.sumBase);
+    this.sumAbs = sums.sumAbs;
+    this.sumBase = sums.sumBase;
     const samples = samplesBatch(result, names, tableOpts);
     let interactions: arrow.RecordBatch | undefined;
     if (options.interactions) {
@@ -320,23 +323,4 @@ export async function explainSamples(
     table: tableOf(explainer.samplesSchema(ids), batches),
     interactions: opts.interactions ? tableOf(explainer.interactionsSchema(ids), interactionBatches) : undefined,
   };
-}
-
-/**
- * Adds |φ| per feature and the base value per output of one result, term by
- * term into the running sums, in (row, output) order: the same sequence of
- * additions as one pass over all rows, so the sums (and mean |SHAP|) are the
- * same bits however the rows were batched.
- */
-function accumulate(result: ShapResult, sumAbs: Float64Array, sumBase: Float64Array): void {
-  const { rows, outputs, features, values } = result;
-  const n = rows * outputs;
-  for (let j = 0; j < features; j++) {
-    let s = sumAbs[j];
-    const end = (j + 1) * n;
-    for (let i = j * n; i < end; i++) s += Math.abs(values[i]);
-    sumAbs[j] = s;
-  }
-  const base = features * n;
-  for (let i = 0; i < n; i++) sumBase[i % outputs] += values[base + i];
 }

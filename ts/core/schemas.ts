@@ -10,11 +10,11 @@
  *   [`mean_abs_shap`].
  *
  * SHAP values are never copied or looped over in JS: every float64 column is
- * an Arrow `Data` over a `subarray` view of the native result buffer. Only the
- * index columns (`row`, `output`, `feature`) are generated here.
+ * an Arrow `Data` over a `subarray` view of the native result buffer. The key
+ * columns (`row`, `output`) are generated natively; `feature` names here.
  */
 import * as arrow from 'apache-arrow';
-import type { ShapResult } from '../native/addon.ts';
+import { native, type ShapResult } from '../native/addon.ts';
 
 /** Name of the row-position column when no id column is carried. */
 export const ROW_COLUMN = 'row';
@@ -89,17 +89,10 @@ function keyData(rowOffset: number, rows: number, outputs: number, repeat: numbe
   if (ids) {
     key = idData(ids, idOffset, rows, repeat);
   } else {
-    const row = new BigInt64Array(n);
-    for (let r = 0, i = 0; r < rows; r++) {
-      row.fill(BigInt(rowOffset + r), i, i + repeat);
-      i += repeat;
-    }
-    key = arrow.makeData({ type: new arrow.Int64(), length: n, data: row });
+    key = arrow.makeData({ type: new arrow.Int64(), length: n, data: native().rowKeys(rowOffset, rows, repeat) });
   }
   if (outputs <= 1) return [key];
-  const inner = repeat / outputs;
-  const out = new Int32Array(n);
-  for (let i = 0, k = 0; i < n; i += inner, k = (k + 1) % outputs) out.fill(k, i, i + inner);
+  const out = native().outputKeys(rows, outputs, repeat / outputs);
   return [key, arrow.makeData({ type: new arrow.Int32(), length: n, data: out })];
 }
 

@@ -18,21 +18,24 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abortError } from '../core/abort.ts';
+import type * as Addon from '../../native/node/generated.d.ts';
+
+/** The addon's exports, as napi-rs generates their declarations from the Rust (committed, rebuilt by `npm run build:native`). */
+export type NativeAddon = typeof Addon;
+/** The addon's model handle. */
+export type NativeModelHandle = Addon.Model;
+/** The native run handle: cancel flag and rows done (see {@link runNative}). */
+export type NativeRunHandle = Addon.NativeRun;
+/** KernelSHAP options as the addon takes them. */
+export type NativeKernelOptions = Addon.KernelOptionsJs;
+/** What a native KernelSHAP run returns: the `ShapResult` layout plus what the run did. */
+export type NativeKernelResult = Addon.KernelResult;
 
 /** One feature column: Arrow column values (missing = NaN). */
-export type FeatureColumn = Float64Array | Float32Array;
+export type FeatureColumn = Addon.JsColumn;
 
-/** A native result: dimensions plus one values buffer (layout per method). */
-export interface ShapResult {
-  /** Input rows explained. */
-  rows: number;
-  /** Model outputs (classes for multiclass, else 1). */
-  outputs: number;
-  /** Model features. */
-  features: number;
-  /** The values; see the method that produced them for the layout. */
-  values: Float64Array;
-}
+/** A native result: dimensions plus one values buffer (layout per method, see `TreeModel`). */
+export type ShapResult = Addon.ShapResult;
 
 /** Options of every long native call. */
 export interface RunOptions {
@@ -44,81 +47,6 @@ export interface RunOptions {
   onProgress?: (rowsDone: number, totalRows: number) => void;
   /** Progress polling interval in ms (default 100). */
   progressIntervalMs?: number;
-}
-
-/** The native run handle: cancel flag and rows done (see {@link runNative}). */
-export interface NativeRunHandle {
-  cancel(): void;
-  readonly rowsDone: number;
-  readonly cancelled: boolean;
-}
-
-/** The addon's model handle. */
-export interface NativeModelHandle {
-  readonly numFeatures: number;
-  readonly numOutputs: number;
-  readonly numTrees: number;
-  readonly maxDepth: number;
-  readonly featureNames: string[];
-  readonly objective: string;
-  readonly source: string;
-  readonly link: string;
-  expectedValue(): Float64Array;
-  featureStats(): { gain: Float64Array; cover: Float64Array; weight: Float64Array };
-  predictRaw(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
-  shapPathDependent(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
-  shapInteractions(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
-  shapInterventional(columns: FeatureColumn[], background: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
-}
-
-/** KernelSHAP options as the addon takes them. */
-export interface NativeKernelOptions {
-  nsamples?: number;
-  seed?: number;
-  link?: string;
-  numFeatures?: number;
-  summary?: string;
-  summarySize?: number;
-  batchRows?: number;
-  rowOffset?: number;
-}
-
-/** What a native KernelSHAP run returns: the `ShapResult` layout plus what the run did. */
-export interface NativeKernelResult extends ShapResult {
-  warnings: string[];
-  backgroundRows: number;
-  exactRows: number;
-  maxCoalitions: number;
-  modelRows: number;
-}
-
-/** The addon's exports. */
-export interface NativeAddon {
-  Model: {
-    fromFile(path: string): NativeModelHandle;
-    fromBytes(bytes: Uint8Array, name: string): NativeModelHandle;
-  };
-  NativeRun: new () => NativeRunHandle;
-  kernelShapTree(
-    model: NativeModelHandle,
-    columns: FeatureColumn[],
-    background: FeatureColumn[],
-    weights: Float64Array | undefined,
-    options: NativeKernelOptions,
-    threads: number,
-    run: NativeRunHandle,
-  ): Promise<NativeKernelResult>;
-  kernelShapJs(
-    predict: (columns: Float64Array[]) => Float64Array | Promise<Float64Array>,
-    numFeatures: number,
-    numOutputs: number,
-    columns: FeatureColumn[],
-    background: FeatureColumn[],
-    weights: Float64Array | undefined,
-    options: NativeKernelOptions,
-    threads: number,
-    run: NativeRunHandle,
-  ): Promise<NativeKernelResult>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

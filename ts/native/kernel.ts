@@ -3,9 +3,10 @@
  * function that starts a native KernelSHAP run — over a tree model inside the
  * core, or over a JS model function called back with large blocks of rows.
  *
- * The numeric options (`nsamples`, `seed`, `rowOffset`, `link`, the summary
- * size) are checked once, in the addon; what is checked here is what only the
- * JS side can see (typed arrays, the background's shape, a summary string).
+ * The options (`nsamples`, `seed`, `numFeatures`, `batchRows`, `rowOffset`,
+ * `link`, the summary size) are checked once, in the addon; what is checked
+ * here is what the JS side sees first (typed arrays, the background's shape,
+ * the summary string).
  */
 import { checkColumns, native, runNative, type FeatureColumn, type NativeKernelOptions, type NativeModelHandle, type ShapResult } from './addon.ts';
 
@@ -117,10 +118,6 @@ export async function runKernel(
   if (bgRows === 0) throw new Error('explainKernel: the background is empty: KernelSHAP needs at least one background row');
   if (opts.backgroundWeights && opts.backgroundWeights.length !== bgRows) {
     throw new Error(`explainKernel: ${opts.backgroundWeights.length} background weights for ${bgRows} background rows`);
-  }
-  for (const key of ['numFeatures', 'batchRows'] as const) {
-    const v = opts[key];
-    if (v != null && (!Number.isSafeInteger(v) || v < 1)) throw new Error(`explainKernel: ${key} must be an integer ≥ 1, got ${v}`);
   }
   if (opts.link === 'logit' && model.kind === 'tree') {
     throw new Error(

@@ -5,15 +5,8 @@
 import { checkColumns, native, runNative, type FeatureColumn, type NativeModelHandle, type RunOptions, type ShapResult } from './addon.ts';
 import { runKernel, type KernelExplainOptions, type KernelShapResult } from './kernel.ts';
 
-/** Global per-feature facts of a tree model. */
-export interface FeatureStats {
-  /** Total split gain per feature. */
-  gain: Float64Array;
-  /** Total split cover per feature. */
-  cover: Float64Array;
-  /** Split count per feature. */
-  weight: Float64Array;
-}
+/** Global per-feature facts of a tree model: total split `gain`, `cover` and split count (`weight`) per feature. */
+export type FeatureStats = ReturnType<NativeModelHandle['featureStats']>;
 
 /**
  * A tree ensemble (XGBoost JSON/UBJ, LightGBM text) loaded in the native core.

@@ -20,6 +20,7 @@ pub mod kernel;
 pub mod matrix;
 pub mod model;
 pub mod shap;
+pub mod sums;
 
 pub use control::RunControl;
 pub use ensemble::{Ensemble, Node, SplitKind, Tree, LEAF};

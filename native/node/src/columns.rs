@@ -2,8 +2,10 @@
 
 use arrowshap_core::{Column, Matrix};
 use napi::bindgen_prelude::{Either, Float32Array, Float64Array};
+use napi_derive::napi;
 
 /// One feature column as JS gives it: the values buffer of an Arrow Float64 or Float32 column.
+#[napi]
 pub type JsColumn = Either<Float64Array, Float32Array>;
 
 /// Borrows the columns as a core matrix (no copy). The typed arrays are kept

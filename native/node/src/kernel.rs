@@ -1,11 +1,14 @@
 //! KernelSHAP for a tree [`Model`] (evaluated inside the core) or for a JS function model.
 //!
 //! A JS model is a function `(columns: Float64Array[]) => Float64Array | Promise<Float64Array>`
-//! (one column per feature in, row-major rows × outputs out). The core runs on the libuv
-//! pool and calls it back in large blocks through a `ThreadsafeFunction`; the worker
-//! thread waits for the value (or the promise's resolution) while the JS thread runs the
-//! model, so the event loop stays free. A throw, a rejection or a malformed result becomes
-//! the run's rejection; nothing panics into Node.
+//! (one column per feature in, row-major rows × outputs out). Its run has a thread of its
+//! own (not a libuv pool thread, which a wait on JS would hold: with the pool busy, that
+//! can deadlock): the core calls the model back in large blocks through a
+//! `ThreadsafeFunction` queued without blocking, and that thread waits for the value (or
+//! the promise's resolution) while the JS thread runs the model, so the event loop stays
+//! free. The run's promise is settled on the JS thread through a deferred. A tree model's
+//! run needs no JS and is an `AsyncTask` on the libuv pool. A throw, a rejection or a
+//! malformed result becomes the run's rejection; nothing panics into Node.
 
 use crate::columns::{as_matrix, JsColumn};
 use crate::error::guarded;
@@ -16,7 +19,7 @@ use arrowshap_core::kernel::{
     L1Reg, ShapValues,
 };
 use arrowshap_core::{Ensemble, RunControl};
-use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Function, Promise};
+use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Function, Object, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
 use napi_derive::napi;
@@ -36,13 +39,13 @@ pub struct KernelOptionsJs {
     /// `identity` (default) or `logit` (explain the log-odds of a probability output).
     pub link: Option<String>,
     /// L1 selection: keep this many features per row (default: no selection).
-    pub num_features: Option<u32>,
+    pub num_features: Option<f64>,
     /// Background summary: `kmeans` or `sample` (default: none).
     pub summary: Option<String>,
     /// Clusters (`kmeans`) or rows (`sample`) of the summary.
     pub summary_size: Option<u32>,
     /// Rows per model call (default: 65536 for a JS model, 2048 for a tree model).
-    pub batch_rows: Option<u32>,
+    pub batch_rows: Option<f64>,
     /// Position of the first row in the whole input (batches then match one call).
     pub row_offset: Option<f64>,
 }
@@ -109,12 +112,12 @@ fn core_options(o: &KernelOptionsJs) -> napi::Result<KernelOptions> {
         nsamples: count(o.nsamples, "nsamples")?,
         seed,
         link,
-        l1_reg: match o.num_features {
-            None | Some(0) => L1Reg::None,
-            Some(k) => L1Reg::NumFeatures(k as usize),
+        l1_reg: match count(o.num_features, "numFeatures")? {
+            None => L1Reg::None,
+            Some(k) => L1Reg::NumFeatures(k),
         },
         background_summary,
-        batch_rows: o.batch_rows.filter(|&b| b > 0).map(|b| b as usize),
+        batch_rows: count(o.batch_rows, "batchRows")?,
         row_offset: match o.row_offset {
             None => 0,
             Some(r) if r.is_finite() && r >= 0.0 && r.fract() == 0.0 => r as usize,
@@ -178,7 +181,7 @@ impl JsModel {
         let (tx, rx) = mpsc::channel();
         let status = self.predict.call_with_return_value(
             cols,
-            ThreadsafeFunctionCallMode::Blocking,
+            ThreadsafeFunctionCallMode::NonBlocking,
             move |ret, _env: Env| {
                 let _ = tx.send(ret);
                 Ok(())
@@ -257,7 +260,8 @@ pub enum KernelModel {
 /// Opaque holder of a JS model (keeps the threadsafe function private).
 pub struct JsModelBox(JsModel);
 
-/// A KernelSHAP run on the libuv pool.
+/// A KernelSHAP run: an `AsyncTask` on the libuv pool for a tree model, on a thread of
+/// its own for a JS model.
 pub struct KernelTask {
     model: KernelModel,
     columns: Vec<JsColumn>,
@@ -274,11 +278,9 @@ pub struct KernelRaw {
     report: KernelReport,
 }
 
-impl Task for KernelTask {
-    type Output = KernelRaw;
-    type JsValue = KernelResult;
-
-    fn compute(&mut self) -> napi::Result<KernelRaw> {
+impl KernelTask {
+    /// The computation (off the JS thread).
+    fn run(&mut self) -> napi::Result<KernelRaw> {
         let state = self.state.clone();
         let progress = move |n: usize| {
             state.rows_done.fetch_add(n as u64, Ordering::Relaxed);
@@ -309,10 +311,13 @@ impl Task for KernelTask {
         let (shap, report) = res?;
         Ok(KernelRaw { shap, report })
     }
+}
 
-    fn resolve(&mut self, _env: Env, out: KernelRaw) -> napi::Result<KernelResult> {
-        let KernelRaw { shap, report } = out;
-        Ok(KernelResult {
+impl KernelRaw {
+    /// The JS result (the values buffer moved, not copied).
+    fn into_js(self) -> KernelResult {
+        let KernelRaw { shap, report } = self;
+        KernelResult {
             rows: shap.rows as u32,
             outputs: shap.outputs as u32,
             features: shap.features as u32,
@@ -322,7 +327,20 @@ impl Task for KernelTask {
             exact_rows: report.exact_rows as u32,
             max_coalitions: report.max_coalitions as u32,
             model_rows: report.model_rows as f64,
-        })
+        }
+    }
+}
+
+impl Task for KernelTask {
+    type Output = KernelRaw;
+    type JsValue = KernelResult;
+
+    fn compute(&mut self) -> napi::Result<KernelRaw> {
+        self.run()
+    }
+
+    fn resolve(&mut self, _env: Env, out: KernelRaw) -> napi::Result<KernelResult> {
+        Ok(out.into_js())
     }
 }
 
@@ -357,7 +375,8 @@ pub fn kernel_shap_tree(
     ts_args_type = "predict: (columns: Float64Array[]) => Float64Array | Promise<Float64Array>, numFeatures: number, numOutputs: number, columns: Array<Float64Array | Float32Array>, background: Array<Float64Array | Float32Array>, backgroundWeights: Float64Array | undefined | null, options: KernelOptionsJs | undefined | null, threads: number, run: NativeRun",
     ts_return_type = "Promise<KernelResult>"
 )]
-pub fn kernel_shap_js(
+pub fn kernel_shap_js<'env>(
+    env: &'env Env,
     predict: Function<'_, Vec<Float64Array>, Either<Float64Array, Promise<Float64Array>>>,
     num_features: u32,
     num_outputs: u32,
@@ -367,7 +386,7 @@ pub fn kernel_shap_js(
     options: Option<KernelOptionsJs>,
     threads: u32,
     run: &NativeRun,
-) -> napi::Result<AsyncTask<KernelTask>> {
+) -> napi::Result<Object<'env>> {
     let options = core_options(&options.unwrap_or_default())?;
     if num_outputs == 0 {
         return Err(napi::Error::new(
@@ -385,7 +404,7 @@ pub fn kernel_shap_js(
         outputs: num_outputs as usize,
         failure: Mutex::new(None),
     };
-    Ok(AsyncTask::new(KernelTask {
+    let mut task = KernelTask {
         model: KernelModel::Js(Box::new(JsModelBox(model))),
         columns,
         background,
@@ -393,5 +412,24 @@ pub fn kernel_shap_js(
         options,
         threads: threads as usize,
         state: run.state.clone(),
-    }))
+    };
+    let (deferred, promise) = env.create_deferred()?;
+    std::thread::Builder::new()
+        .name("arrowshap-kernel-js".into())
+        .spawn(move || {
+            let result = task.run();
+            // Settled on the JS thread, where the task (its typed arrays, the model
+            // function) is released too.
+            deferred.resolve(move |_env| {
+                drop(task);
+                result.map(KernelRaw::into_js)
+            });
+        })
+        .map_err(|e| {
+            napi::Error::new(
+                Status::GenericFailure,
+                format!("cannot start the KernelSHAP thread: {e}"),
+            )
+        })?;
+    Ok(promise)
 }

@@ -14,6 +14,7 @@ mod kernel;
 mod memory;
 mod model;
 mod run;
+mod sums;
 mod tasks;
 
 pub use model::Model;

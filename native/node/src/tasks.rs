@@ -31,7 +31,7 @@ pub struct ShapResult {
     pub outputs: u32,
     /// Model features.
     pub features: u32,
-    /// Values; layout documented per method in `ts/native.ts`.
+    /// Values; layout documented per method in `ts/native/tree_model.ts`.
     pub values: Float64Array,
 }
 
