@@ -3,15 +3,22 @@
 //! [`load_file`] and [`load_bytes`] recognise the format from the content, not
 //! the file name:
 //!
-//! * XGBoost JSON — the first non-space byte is `{` and the document is JSON;
+//! * JSON — the first non-space byte is `{`: an XGBoost model (a `learner`
+//!   object), or a LightGBM `dump_model()` dump (refused, see [`refusal`]);
+//!   XGBoost's bare `NaN` / `Infinity` tokens are accepted;
 //! * XGBoost UBJSON — `{` followed by a UBJSON marker (a key length type
 //!   `i U I l L`, or an optimized-container `$` / `#`); leading no-ops `N` allowed;
 //! * LightGBM text — starts with a `tree` line (`tree\n` or `tree\r\n`).
+//!
+//! Files of formats arrowshap does not read (XGBoost legacy binary, pickles,
+//! CatBoost `.cbm`) are recognised and refused with one line saying what the
+//! file is and how to re-save it ([`refusal`]).
 //!
 //! Every error names the file (the `name` given) and, where one is at fault,
 //! the model field. No input makes a loader panic.
 
 pub mod lightgbm;
+pub mod refusal;
 pub mod ubjson;
 pub mod xgboost;
 
@@ -28,8 +35,8 @@ pub const SUPPORTED_FORMATS: &str =
 /// A model format recognised from the content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// XGBoost JSON.
-    XgboostJson,
+    /// A JSON document (an XGBoost model, or a dump arrowshap refuses).
+    Json,
     /// XGBoost UBJSON.
     XgboostUbj,
     /// LightGBM text.
@@ -57,7 +64,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         .position(|c| !c.is_ascii_whitespace())
         .map(|i| b[i]);
     if first == Some(b'{') {
-        return Some(Format::XgboostJson);
+        return Some(Format::Json);
     }
     None
 }
@@ -78,11 +85,14 @@ pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Ensemble> {
     match sniff(bytes) {
         Some(Format::LightgbmText) => lightgbm::load_text(bytes, name),
         Some(Format::XgboostUbj) => xgboost::load_ubj(bytes, name),
-        Some(Format::XgboostJson) => {
+        Some(Format::Json) => {
             let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            xgboost::load_json(b, name)
+            load_json(b, name)
         }
         None => {
+            if let Some(what) = refusal::identify_binary(bytes) {
+                return Err(Error::unsupported(name, what));
+            }
             if bytes.iter().all(|b| b.is_ascii_whitespace()) {
                 return Err(Error::unsupported(
                     name,
@@ -101,6 +111,17 @@ pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Ensemble> {
     }
 }
 
+/// Loads a JSON model document, choosing the reader by its top-level keys.
+fn load_json(bytes: &[u8], name: &str) -> Result<Ensemble> {
+    let norm = xgboost::json::normalize_tokens(bytes);
+    let v: serde_json::Value =
+        serde_json::from_slice(&norm).map_err(|e| xgboost::json::json_error(&norm, name, &e))?;
+    if let Some(what) = refusal::identify_json(&v) {
+        return Err(Error::unsupported(name, what));
+    }
+    xgboost::from_value(&v, name, crate::ensemble::ModelSource::XgboostJson)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,8 +130,8 @@ mod tests {
     fn sniffs_formats() {
         assert_eq!(sniff(b"tree\nversion=v4"), Some(Format::LightgbmText));
         assert_eq!(sniff(b"tree\r\nversion=v4"), Some(Format::LightgbmText));
-        assert_eq!(sniff(b"  \n{\"learner\": 1}"), Some(Format::XgboostJson));
-        assert_eq!(sniff(b"{}"), Some(Format::XgboostJson));
+        assert_eq!(sniff(b"  \n{\"learner\": 1}"), Some(Format::Json));
+        assert_eq!(sniff(b"{}"), Some(Format::Json));
         assert_eq!(sniff(b"{L\x00"), Some(Format::XgboostUbj));
         assert_eq!(sniff(b"N{i\x01a"), Some(Format::XgboostUbj));
         assert_eq!(sniff(b"hello"), None);

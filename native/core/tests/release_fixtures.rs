@@ -1,0 +1,138 @@
+//! Models saved by several releases of the libraries (`tests/fixtures/rel_*`, made by
+//! `tests/fixtures/make_release_fixtures.py` under each release): every one loads, its
+//! path-dependent SHAP values equal the library's own contributions within 1e-6 relative
+//! (`|a - b| <= 1e-6 * max(1, |b|)`), and every row is additive (the values plus the base
+//! value equal the library's raw margin).
+
+mod common;
+
+use arrowshap_core::ensemble::Link;
+use arrowshap_core::{shap, Matrix, RunControl};
+
+/// The libraries' contributions agree with ours to this (relative) tolerance.
+const TOL: f64 = 1e-6;
+
+/// Every release × case the fixture script writes (quantile from XGBoost 2.0 on).
+fn expected_cases() -> Vec<String> {
+    let mut v = Vec::new();
+    for rel in ["17", "20", "21", "32"] {
+        for c in [
+            "cat_json",
+            "cat_ubj",
+            "cox",
+            "aft",
+            "hinge",
+            "rank_ndcg",
+            "rank_pairwise",
+            "abserr",
+        ] {
+            v.push(format!("rel_xgb{rel}_{c}"));
+        }
+        if rel != "17" {
+            v.push(format!("rel_xgb{rel}_quantile"));
+        }
+    }
+    v
+}
+
+/// Loads a case and checks SHAP against the library and additivity; returns the model.
+fn check(name: &str) -> arrowshap_core::Ensemble {
+    let (model, cols, expected) = common::load_case(name);
+    let m = model.num_features;
+    let k = model.num_outputs;
+    assert_eq!(
+        k as u64,
+        expected["num_outputs"].as_u64().unwrap(),
+        "{name}: outputs"
+    );
+    let x = Matrix::from_columns_f64(&cols).unwrap();
+    let rows = x.rows();
+    let ctl = RunControl::default();
+    let sv = shap::path_dependent(&model, &x, &ctl).unwrap();
+    let mut got = Vec::with_capacity(rows * k * (m + 1));
+    for r in 0..rows {
+        for kk in 0..k {
+            for j in 0..=m {
+                got.push(sv.get(r, kk, j));
+            }
+        }
+    }
+    common::assert_close(
+        &format!("{name}: contribs vs library"),
+        &got,
+        &common::floats(&expected, "contribs"),
+        TOL,
+    );
+    let raw = common::floats(&expected, "raw");
+    let ours = model.predict_raw(&x, &ctl).unwrap();
+    common::assert_close(&format!("{name}: raw vs library"), &ours, &raw, TOL);
+    for i in 0..rows * k {
+        let s: f64 = got[i * (m + 1)..(i + 1) * (m + 1)].iter().sum();
+        assert!(
+            common::close(s, ours[i], 1e-9),
+            "{name}: additivity at row {} output {}: {s} vs {}",
+            i / k,
+            i % k,
+            ours[i]
+        );
+    }
+    model
+}
+
+#[test]
+fn every_release_fixture_matches_the_library() {
+    let all = common::case_names();
+    for name in expected_cases() {
+        assert!(
+            all.contains(&name),
+            "fixture {name} is missing; run tests/fixtures/make_release_fixtures.py"
+        );
+        check(&name);
+    }
+    // and any further rel_* case too
+    for name in all.iter().filter(|n| n.starts_with("rel_")) {
+        check(name);
+    }
+}
+
+#[test]
+fn objectives_get_their_links_and_outputs() {
+    for rel in ["17", "20", "21", "32"] {
+        let e = check(&format!("rel_xgb{rel}_cox"));
+        assert_eq!(e.link, Link::Log);
+        let e = check(&format!("rel_xgb{rel}_aft"));
+        assert_eq!(e.link, Link::Log);
+        let e = check(&format!("rel_xgb{rel}_hinge"));
+        assert_eq!(e.objective, "binary:hinge");
+        if rel != "17" {
+            let e = check(&format!("rel_xgb{rel}_quantile"));
+            assert_eq!(e.num_outputs, 3, "one output per quantile_alpha");
+        }
+    }
+}
+
+#[test]
+fn categorical_json_with_nan_tokens_equals_its_ubj_twin() {
+    for rel in ["17", "20", "21", "32"] {
+        let j = check(&format!("rel_xgb{rel}_cat_json"));
+        let u = check(&format!("rel_xgb{rel}_cat_ubj"));
+        assert_eq!(j.trees.len(), u.trees.len());
+        for (a, b) in j.trees.iter().zip(&u.trees) {
+            assert_eq!(a.nodes.len(), b.nodes.len(), "rel_xgb{rel}");
+            assert_eq!(a.cat_bits, b.cat_bits, "rel_xgb{rel}");
+            for (p, q) in a.nodes.iter().zip(&b.nodes) {
+                assert_eq!(
+                    (p.kind, p.feature, p.left, p.value),
+                    (q.kind, q.feature, q.left, q.value)
+                );
+            }
+        }
+    }
+    let text =
+        std::fs::read_to_string(common::fixtures_dir().join("rel_xgb17_cat_json/model.json"))
+            .unwrap();
+    assert!(
+        text.contains("NaN"),
+        "the 1.7 fixture should carry a bare NaN token"
+    );
+}
