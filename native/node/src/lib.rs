@@ -13,6 +13,7 @@ mod error;
 mod kernel;
 mod memory;
 mod model;
+mod online;
 mod run;
 mod sums;
 mod tasks;

@@ -5,6 +5,7 @@ use crate::error::guarded;
 use crate::run::NativeRun;
 use crate::tasks::{ShapKind, ShapTask};
 use arrowshap_core::ensemble::{Link, ModelSource};
+use arrowshap_core::shap::Prepared;
 use arrowshap_core::Ensemble;
 use napi::bindgen_prelude::{AsyncTask, Float64Array, Uint8Array};
 use napi_derive::napi;
@@ -25,6 +26,8 @@ pub struct FeatureStats {
 #[napi]
 pub struct Model {
     pub(crate) inner: Arc<Ensemble>,
+    /// The model's explanation plans, built once and shared (see `online.rs`).
+    pub(crate) prepared: Arc<Prepared>,
 }
 
 #[napi]
@@ -35,7 +38,7 @@ impl Model {
         let e = guarded("model loading", || {
             arrowshap_core::model::load_file(std::path::Path::new(&path))
         })?;
-        Ok(Model { inner: Arc::new(e) })
+        Ok(Model::wrap(Arc::new(e)))
     }
     /// Loads a model from bytes; `name` is used in error messages.
     #[napi(factory)]
@@ -43,7 +46,7 @@ impl Model {
         let e = guarded("model loading", || {
             arrowshap_core::model::load_bytes(&bytes, &name)
         })?;
-        Ok(Model { inner: Arc::new(e) })
+        Ok(Model::wrap(Arc::new(e)))
     }
     /// Number of input features.
     #[napi(getter)]
@@ -163,6 +166,7 @@ impl Model {
     ) -> AsyncTask<ShapTask> {
         AsyncTask::new(ShapTask {
             model: self.inner.clone(),
+            prepared: self.prepared.clone(),
             columns,
             kind,
             threads: threads as usize,

@@ -3,6 +3,7 @@
 use crate::columns::{as_matrix, JsColumn};
 use crate::error::guarded;
 use crate::run::RunState;
+use arrowshap_core::shap::Prepared;
 use arrowshap_core::{shap, Ensemble, RunControl};
 use napi::bindgen_prelude::Float64Array;
 use napi::{Env, Task};
@@ -38,6 +39,8 @@ pub struct ShapResult {
 /// Owns everything a computation needs while it runs on the pool.
 pub struct ShapTask {
     pub(crate) model: Arc<Ensemble>,
+    /// The model's plans, built once per loaded model.
+    pub(crate) prepared: Arc<Prepared>,
     pub(crate) columns: Vec<JsColumn>,
     pub(crate) kind: ShapKind,
     pub(crate) threads: usize,
@@ -80,7 +83,7 @@ impl Task for ShapTask {
                 })
             }
             ShapKind::PathDependent => {
-                let s = shap::path_dependent(model, &x, &ctl)?;
+                let s = self.prepared.path_dependent(&x, &ctl)?;
                 Ok(RawResult {
                     rows: s.rows,
                     outputs: s.outputs,
@@ -89,7 +92,7 @@ impl Task for ShapTask {
                 })
             }
             ShapKind::Interactions => {
-                let s = shap::interactions(model, &x, &ctl)?;
+                let s = self.prepared.interactions(&x, &ctl)?;
                 Ok(RawResult {
                     rows: s.rows,
                     outputs: s.outputs,

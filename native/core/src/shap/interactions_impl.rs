@@ -293,57 +293,67 @@ unsafe fn group_kernel_avx2(
     group_kernel(c, xg, s, phi, int)
 }
 
-/// Interaction values (input already checked).
-pub(crate) fn interactions(
-    model: &Ensemble,
-    x: &Matrix,
-    ctl: &RunControl,
-) -> Result<InteractionValues> {
-    let rows = x.rows();
-    let m = model.num_features;
-    let k = model.num_outputs;
-    // accumulate over the features the model splits on only (compact indices)
-    let mut slot = vec![u32::MAX; m];
-    for t in &model.trees {
-        for nd in t.nodes.iter().filter(|n| !n.is_leaf()) {
-            slot[nd.feature as usize] = 0;
+/// Everything interaction values need that depends on the model alone (built once per
+/// model, see [`super::Prepared`]).
+pub(crate) struct IPlan {
+    plans: Vec<ITree>,
+    quad: Vec<(Vec<f64>, Vec<f64>)>,
+    /// The features some split uses, in model order (compact index = position here).
+    used: Vec<usize>,
+    max_n: usize,
+    max_d: usize,
+    max_nodes: usize,
+}
+
+impl IPlan {
+    /// Plans every tree of `model`.
+    pub(crate) fn new(model: &Ensemble) -> IPlan {
+        let m = model.num_features;
+        // accumulate over the features the model splits on only (compact indices)
+        let mut slot = vec![u32::MAX; m];
+        for t in &model.trees {
+            for nd in t.nodes.iter().filter(|n| !n.is_leaf()) {
+                slot[nd.feature as usize] = 0;
+            }
+        }
+        let used: Vec<usize> = (0..m).filter(|&f| slot[f] == 0).collect();
+        for (c, &f) in used.iter().enumerate() {
+            slot[f] = c as u32;
+        }
+        let plans: Vec<ITree> = model
+            .trees
+            .iter()
+            .zip(&model.tree_output)
+            .map(|(t, &o)| plan_tree(t, o as usize, &slot))
+            .collect();
+        let max_n = plans.iter().map(|p| p.n).max().unwrap_or(1);
+        let max_d = plans.iter().map(|p| p.max_d).max().unwrap_or(0);
+        let max_nodes = model.trees.iter().map(|t| t.nodes.len()).max().unwrap_or(0);
+        let quad: Vec<(Vec<f64>, Vec<f64>)> = (0..=max_n)
+            .map(|n| {
+                if n == 0 {
+                    (vec![], vec![])
+                } else {
+                    gauss_legendre01(n)
+                }
+            })
+            .collect();
+        IPlan {
+            plans,
+            quad,
+            used,
+            max_n,
+            max_d,
+            max_nodes,
         }
     }
-    let used: Vec<usize> = (0..m).filter(|&f| slot[f] == 0).collect();
-    for (c, &f) in used.iter().enumerate() {
-        slot[f] = c as u32;
-    }
-    let u = used.len();
-    let plans: Vec<ITree> = model
-        .trees
-        .iter()
-        .zip(&model.tree_output)
-        .map(|(t, &o)| plan_tree(t, o as usize, &slot))
-        .collect();
-    let max_n = plans.iter().map(|p| p.n).max().unwrap_or(1);
-    let max_d = plans.iter().map(|p| p.max_d).max().unwrap_or(0);
-    let max_nodes = model.trees.iter().map(|t| t.nodes.len()).max().unwrap_or(0);
-    let quad: Vec<(Vec<f64>, Vec<f64>)> = (0..=max_n)
-        .map(|n| {
-            if n == 0 {
-                (vec![], vec![])
-            } else {
-                gauss_legendre01(n)
-            }
-        })
-        .collect();
-    let simd = detect_simd();
-    let tt = rows * k * m;
-    let mut values = vec![0.0; m * tt];
-    let out = DisjointOut::new(&mut values);
-    let block = block_rows(rows, ctl, LANES, 64);
-    let z = [0.0; LANES];
-    for_row_blocks(
-        rows,
-        block,
-        ctl,
-        || Scratch {
-            dec: vec![z; max_nodes],
+
+    /// Buffers for one worker (`k` outputs).
+    fn scratch(&self, k: usize) -> Scratch {
+        let (max_d, max_n, u) = (self.max_d, self.max_n, self.used.len());
+        let z = [0.0; LANES];
+        Scratch {
+            dec: vec![z; self.max_nodes],
             oz: vec![z; max_d],
             f: vec![z; max_d * max_n],
             pre: vec![z; (max_d + 1) * max_n],
@@ -353,53 +363,88 @@ pub(crate) fn interactions(
             xt: Vec::new(),
             phi: vec![z; k * u],
             int: vec![z; k * u * u],
-        },
+        }
+    }
+
+    /// One lane group (`xg[f]` = feature `f` of its rows): leaves the compact matrices,
+    /// diagonal included, in `s.int` (`[(kk*u + i)*u + j][lane]`).
+    fn group(&self, model: &Ensemble, simd: Simd, xg: &[Lane], s: &mut Scratch) {
+        let u = self.used.len();
+        let k = model.num_outputs;
+        let z = [0.0; LANES];
+        let mut phi = std::mem::take(&mut s.phi);
+        let mut int = std::mem::take(&mut s.int);
+        phi.iter_mut().for_each(|v| *v = z);
+        int.iter_mut().for_each(|v| *v = z);
+        let ctx = Ctx {
+            plans: &self.plans,
+            model,
+            quad: &self.quad,
+            u,
+        };
+        match simd {
+            // SAFETY: the CPU supports the enabled features (checked by `detect_simd`).
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => unsafe { group_kernel_avx512(&ctx, xg, s, &mut phi, &mut int) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => unsafe { group_kernel_avx2(&ctx, xg, s, &mut phi, &mut int) },
+            Simd::Base => group_kernel(&ctx, xg, s, &mut phi, &mut int),
+        }
+        for kk in 0..k {
+            for i in 0..u {
+                let row = &mut int[(kk * u + i) * u..(kk * u + i + 1) * u];
+                let mut diag = phi[kk * u + i];
+                for (j, v) in row.iter().enumerate() {
+                    if j != i {
+                        for l in 0..LANES {
+                            diag[l] -= v[l];
+                        }
+                    }
+                }
+                row[i] = diag;
+            }
+        }
+        s.phi = phi;
+        s.int = int;
+    }
+}
+
+/// Interaction values with a prepared plan (input already checked).
+pub(crate) fn interactions(
+    plan: &IPlan,
+    model: &Ensemble,
+    x: &Matrix,
+    ctl: &RunControl,
+) -> Result<InteractionValues> {
+    let rows = x.rows();
+    let m = model.num_features;
+    let k = model.num_outputs;
+    let u = plan.used.len();
+    let simd = detect_simd();
+    let tt = rows * k * m;
+    let mut values = vec![0.0; m * tt];
+    let out = DisjointOut::new(&mut values);
+    let block = block_rows(rows, ctl, LANES, 64);
+    for_row_blocks(
+        rows,
+        block,
+        ctl,
+        || plan.scratch(k),
         |s, start, nrows| {
             s.rows.resize(nrows * m, 0.0);
             x.gather_rows(start, &mut s.rows);
             let mut xt = std::mem::take(&mut s.xt);
             super::linear::to_lanes(&s.rows, nrows, m, &mut xt);
-            let mut phi = std::mem::take(&mut s.phi);
-            let mut int = std::mem::take(&mut s.int);
             for grp in 0..nrows.div_ceil(LANES) {
-                let xg = &xt[grp * m..(grp + 1) * m];
-                phi.iter_mut().for_each(|v| *v = z);
-                int.iter_mut().for_each(|v| *v = z);
-                let ctx = Ctx {
-                    plans: &plans,
-                    model,
-                    quad: &quad,
-                    u,
-                };
-                match simd {
-                    // SAFETY: the CPU supports the enabled features (checked by `detect_simd`).
-                    #[cfg(target_arch = "x86_64")]
-                    Simd::Avx512 => unsafe { group_kernel_avx512(&ctx, xg, s, &mut phi, &mut int) },
-                    // SAFETY: as above.
-                    #[cfg(target_arch = "x86_64")]
-                    Simd::Avx2 => unsafe { group_kernel_avx2(&ctx, xg, s, &mut phi, &mut int) },
-                    Simd::Base => group_kernel(&ctx, xg, s, &mut phi, &mut int),
-                }
-                for kk in 0..k {
-                    for i in 0..u {
-                        let row = &mut int[(kk * u + i) * u..(kk * u + i + 1) * u];
-                        let mut diag = phi[kk * u + i];
-                        for (j, v) in row.iter().enumerate() {
-                            if j != i {
-                                for l in 0..LANES {
-                                    diag[l] -= v[l];
-                                }
-                            }
-                        }
-                        row[i] = diag;
-                    }
-                }
+                plan.group(model, simd, &xt[grp * m..(grp + 1) * m], s);
+                let int = &s.int;
                 // features no split uses keep their zeros
-                for (jc, &j) in used.iter().enumerate() {
+                for (jc, &j) in plan.used.iter().enumerate() {
                     for l in 0..LANES.min(nrows - grp * LANES) {
                         let r = start + grp * LANES + l;
                         for kk in 0..k {
-                            for (ic, &i) in used.iter().enumerate() {
+                            for (ic, &i) in plan.used.iter().enumerate() {
                                 // SAFETY: rows start..start+nrows belong to this block only.
                                 unsafe {
                                     out.write(
@@ -413,8 +458,6 @@ pub(crate) fn interactions(
                 }
             }
             s.xt = xt;
-            s.phi = phi;
-            s.int = int;
         },
     )?;
     Ok(InteractionValues {
@@ -423,4 +466,32 @@ pub(crate) fn interactions(
         features: m,
         values,
     })
+}
+
+/// Interaction values of a few rows on the calling thread: `rows` row-major (`n × m`),
+/// `out` (`n × k × m × m`, zeroed) gets entry `((r*k + kk)*m + i)*m + j` = `φ_ij`, the same
+/// values [`interactions`] gives, bit for bit (the same lane kernel).
+pub(crate) fn interactions_rows(plan: &IPlan, model: &Ensemble, rows: &[f64], out: &mut [f64]) {
+    let m = model.num_features;
+    let k = model.num_outputs;
+    let u = plan.used.len();
+    let n = rows.len() / m.max(1);
+    let simd = detect_simd();
+    let mut s = plan.scratch(k);
+    let mut xt = Vec::new();
+    for g0 in (0..n).step_by(LANES) {
+        let nr = LANES.min(n - g0);
+        super::linear::to_lanes(&rows[g0 * m..(g0 + nr) * m], nr, m, &mut xt);
+        plan.group(model, simd, &xt, &mut s);
+        for l in 0..nr {
+            for kk in 0..k {
+                let o = &mut out[((g0 + l) * k + kk) * m * m..((g0 + l) * k + kk + 1) * m * m];
+                for (ic, &i) in plan.used.iter().enumerate() {
+                    for (jc, &j) in plan.used.iter().enumerate() {
+                        o[i * m + j] = s.int[(kk * u + ic) * u + jc][l];
+                    }
+                }
+            }
+        }
+    }
 }

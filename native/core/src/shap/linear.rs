@@ -48,58 +48,120 @@ pub(crate) const LANES: usize = 16;
 /// One value per lane.
 pub(crate) type Lane = [f64; LANES];
 
-const NO_PREV: u16 = u16::MAX;
-const IS_LEFT: u8 = 1;
-const IS_LEAF: u8 = 2;
-const FIRST: u8 = 4;
+pub(super) const NO_PREV: u16 = u16::MAX;
+pub(super) const IS_LEFT: u8 = 1;
+pub(super) const IS_LEAF: u8 = 2;
+pub(super) const FIRST: u8 = 4;
 
 /// One edge (parent → child) of a tree, in depth-first pre-order.
 #[derive(Clone, Debug)]
-struct EdgeRec {
+pub(super) struct EdgeRec {
     /// Parent node index (whose decision the edge follows).
-    parent: u32,
+    pub(super) parent: u32,
     /// Feature of the parent's split.
-    feature: u32,
+    pub(super) feature: u32,
     /// Depth of the child (root = 0).
-    depth: u16,
+    pub(super) depth: u16,
     /// Depth of the nearest ancestor edge that splits on the same feature, or [`NO_PREV`].
-    prev: u16,
+    pub(super) prev: u16,
     /// [`IS_LEFT`], [`IS_LEAF`], [`FIRST`] (the parent's first child in pre-order).
-    flags: u8,
+    pub(super) flags: u8,
     /// Offset in [`TreePlan::coef`] of four `n`-vectors (see [`Plan::new`]).
-    coef: u32,
+    pub(super) coef: u32,
     /// Factor ratio when the feature is already off (the local cover ratio); times the
     /// leaf value for leaf edges.
-    z: f64,
+    pub(super) z: f64,
+}
+
+/// What deciding a split reads of its [`Node`], in a third of the space.
+#[derive(Clone, Debug)]
+pub(super) struct Split {
+    threshold: f64,
+    feature: u32,
+    cat_offset: u32,
+    cat_words: u32,
+    kind: SplitKind,
+    default_left: bool,
+}
+
+impl Split {
+    fn of(n: &Node) -> Split {
+        Split {
+            threshold: n.threshold,
+            feature: n.feature,
+            cat_offset: n.cat_offset,
+            cat_words: n.cat_words,
+            kind: n.kind,
+            default_left: n.default_left,
+        }
+    }
+
+    /// Feature the split tests.
+    #[inline(always)]
+    pub(super) fn feature(&self) -> usize {
+        self.feature as usize
+    }
+
+    /// True when `x` goes left, by [`Tree::goes_left`] itself.
+    #[inline(always)]
+    pub(super) fn goes_left(&self, tree: &Tree, x: f64) -> bool {
+        let node = Node {
+            left: 0,
+            right: 0,
+            feature: self.feature,
+            kind: self.kind,
+            default_left: self.default_left,
+            threshold: self.threshold,
+            cat_offset: self.cat_offset,
+            cat_words: self.cat_words,
+            value: 0.0,
+            cover: 0.0,
+            gain: 0.0,
+        };
+        tree.goes_left(&node, x)
+    }
 }
 
 /// Precomputed sweep of one tree.
 #[derive(Clone, Debug)]
-struct TreePlan {
-    edges: Vec<EdgeRec>,
-    coef: Vec<f64>,
+pub(super) struct TreePlan {
+    /// The edges in depth-first pre-order.
+    pub(super) edges: Vec<EdgeRec>,
+    /// Four `n`-vectors per edge (see [`Plan::new`]).
+    pub(super) coef: Vec<f64>,
+    /// Internal nodes (whose decisions the lane sweep precomputes).
     internal: Vec<u32>,
+    /// The splits of the internal nodes in pre-order (what the single-row sweep reads
+    /// to decide, in the order it needs them).
+    pub(super) splits: Vec<Split>,
     /// Quadrature points for this tree.
-    n: usize,
+    pub(super) n: usize,
     /// Output the tree adds to.
-    output: usize,
+    pub(super) output: usize,
 }
 
-/// Precomputed sweeps of a whole model.
+/// Precomputed sweeps of a whole model: everything the path-dependent kernels need that
+/// depends on the model alone (built once per model, see [`super::Prepared`]).
 pub(crate) struct Plan {
-    trees: Vec<TreePlan>,
-    max_depth: usize,
-    max_n: usize,
+    pub(super) trees: Vec<TreePlan>,
+    pub(super) max_depth: usize,
+    pub(super) max_n: usize,
     max_nodes: usize,
+    /// True when every coefficient is finite: then selecting an edge's state is
+    /// bit-identical to the lane kernels' multiplication by 0/1 masks (see
+    /// `super::linear_row`), which the single-row sweep relies on.
+    pub(super) finite: bool,
 }
 
 impl Plan {
     /// Per edge with merged cover ratio `Z_e`, previous merged ratio `Z_p` (1 and no `c_p`
     /// when none), `F1(Z,t) = Z + t(1-Z)`, `F0(Z,t) = Z(1-t)`, `c_on(Z,t) = (1-Z) w / F1(Z,t)`,
     /// `c_off(t) = -w / (1-t)`, the four vectors over the quadrature points are:
-    /// internal edges `[r_on, r_off, d_on, d_off]` = `[F1(Z_e)/F1(Z_p), F0(Z_e)/F1(Z_p),
-    /// c_on(Z_e) - c_on(Z_p), c_off - c_on(Z_p)]`; leaf edges (value `v`)
-    /// `[v r_on, v r_off, v r_on d_on, v r_off d_off]`.
+    /// internal edges `[r_on, d_on, r_off, d_off]` = `[F1(Z_e)/F1(Z_p), c_on(Z_e) - c_on(Z_p),
+    /// F0(Z_e)/F1(Z_p), c_off - c_on(Z_p)]`; leaf edges (value `v`)
+    /// `[v r_on, v r_on d_on, v r_off, v r_off d_off]`. The order puts what one state reads
+    /// (`r` and `d` of "on", or of "turned off here") side by side, and each tree's
+    /// coefficients start on a cache line, so a single row's sweep touches half of them.
     pub(crate) fn new(model: &Ensemble) -> Plan {
         let mut trees = Vec::with_capacity(model.trees.len());
         let mut max_depth = 0;
@@ -145,27 +207,45 @@ impl Plan {
                     }
                     e.z *= value;
                 }
-                coef.extend(r_on.into_iter().chain(r_off).chain(d_on).chain(d_off));
+                coef.extend(r_on.into_iter().chain(d_on).chain(r_off).chain(d_off));
                 edges.push(e);
             }
             max_n = max_n.max(n);
             let internal = (0..tree.nodes.len() as u32)
                 .filter(|&i| !tree.nodes[i as usize].is_leaf())
                 .collect();
+            let splits = edges
+                .iter()
+                .filter(|e| e.flags & FIRST != 0)
+                .map(|e| Split::of(&tree.nodes[e.parent as usize]))
+                .collect();
+            // start the coefficients on a cache line (64 bytes = 8 values)
+            let mut aligned = Vec::with_capacity(coef.len() + 8);
+            let pad = (64 - aligned.as_ptr() as usize % 64) % 64 / 8;
+            aligned.resize(pad, 0.0);
+            aligned.extend_from_slice(&coef);
+            for e in &mut edges {
+                e.coef += pad as u32;
+            }
             trees.push(TreePlan {
                 edges,
-                coef,
+                coef: aligned,
                 internal,
+                splits,
                 n,
                 output: k as usize,
             });
         }
         let max_nodes = model.trees.iter().map(|t| t.nodes.len()).max().unwrap_or(0);
+        let finite = trees.iter().all(|t| {
+            t.coef.iter().all(|c| c.is_finite()) && t.edges.iter().all(|e| e.z.is_finite())
+        });
         Plan {
             trees,
             max_depth,
             max_n,
             max_nodes,
+            finite,
         }
     }
 }
@@ -234,7 +314,8 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    fn new(plan: &Plan) -> Scratch {
+    /// Buffers sized for `plan`'s deepest and largest tree.
+    pub(crate) fn new(plan: &Plan) -> Scratch {
         let d = plan.max_depth + 1;
         let z = [0.0; LANES];
         Scratch {
@@ -371,7 +452,7 @@ fn open_edge<const PREV: bool>(
         let mut acc = [0.0; LANES];
         for q in 0..n {
             let ap = s.a[(d - 1) * n + q];
-            let (r_on, r_off, d_on, d_off) = (cf[q], cf[n + q], cf[2 * n + q], cf[3 * n + q]);
+            let (r_on, d_on, r_off, d_off) = (cf[q], cf[n + q], cf[2 * n + q], cf[3 * n + q]);
             let gp = &mut s.g[(d - 1) * n + q];
             for l in 0..LANES {
                 let mut r = on[l] * r_on + offon[l] * r_off;
@@ -390,7 +471,7 @@ fn open_edge<const PREV: bool>(
     } else {
         for q in 0..n {
             let ap = s.a[(d - 1) * n + q];
-            let (r_on, r_off) = (cf[q], cf[n + q]);
+            let (r_on, r_off) = (cf[q], cf[2 * n + q]);
             let an = &mut s.a[d * n + q];
             for l in 0..LANES {
                 let mut r = on[l] * r_on + offon[l] * r_off;
@@ -418,7 +499,7 @@ fn close(tp: &TreePlan, s: &mut Scratch, phi: &mut [Lane], d: usize) {
     let mut acc = [0.0; LANES];
     for q in 0..n {
         let g = s.g[d * n + q];
-        let (d_on, d_off) = (cf[2 * n + q], cf[3 * n + q]);
+        let (d_on, d_off) = (cf[n + q], cf[3 * n + q]);
         let gp = &mut s.g[(d - 1) * n + q];
         for l in 0..LANES {
             acc[l] += g[l] * (on[l] * d_on + offon[l] * d_off);
@@ -445,6 +526,23 @@ pub(crate) fn to_lanes(rows: &[f64], nrows: usize, m: usize, xt: &mut Vec<Lane>)
     }
 }
 
+/// One tree for one lane group (`xg[f]` = feature `f` of its rows): the decisions at
+/// every internal node, then the sweep; `phi` is the tree's output slice.
+#[inline(always)]
+pub(super) fn tree_lanes(
+    tp: &TreePlan,
+    tree: &Tree,
+    xg: &[Lane],
+    s: &mut Scratch,
+    phi: &mut [Lane],
+) {
+    for &i in &tp.internal {
+        let nd = &tree.nodes[i as usize];
+        s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);
+    }
+    sweep(tp, s, phi);
+}
+
 /// All trees over all lane groups of a block: `phi[grp*k*m + output*m + f]`.
 #[inline(always)]
 fn block_kernel(
@@ -463,12 +561,8 @@ fn block_kernel(
         }
         for grp in 0..groups {
             let xg = &xt[grp * m..(grp + 1) * m];
-            for &i in &tp.internal {
-                let nd = &tree.nodes[i as usize];
-                s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);
-            }
             let ph = &mut phi[grp * km + tp.output * m..grp * km + (tp.output + 1) * m];
-            sweep(tp, s, ph);
+            tree_lanes(tp, tree, xg, s, ph);
         }
     }
 }
@@ -499,12 +593,48 @@ unsafe fn block_kernel_avx2(
     block_kernel(plan, model, xt, groups, s, phi)
 }
 
-/// Path-dependent SHAP values (input already checked).
-pub(crate) fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<ShapValues> {
+/// Explains `nrows` rows given row-major in `rows` (`nrows × m` values) with the lane
+/// kernel: `phi[grp*k*m + output*m + f][lane]` after the call (groups of [`LANES`] rows).
+pub(crate) fn lanes_block(
+    plan: &Plan,
+    model: &Ensemble,
+    simd: Simd,
+    rows: &[f64],
+    nrows: usize,
+    s: &mut Scratch,
+    phi: &mut Vec<Lane>,
+) {
+    let m = model.num_features;
+    let km = model.num_outputs * m;
+    let mut xt = std::mem::take(&mut s.xt);
+    to_lanes(rows, nrows, m, &mut xt);
+    let groups = nrows.div_ceil(LANES);
+    phi.clear();
+    phi.resize(groups * km, [0.0; LANES]);
+    match simd {
+        // SAFETY: the CPU supports the enabled features (checked by `detect_simd`).
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { block_kernel_avx512(plan, model, &xt, groups, s, phi) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { block_kernel_avx2(plan, model, &xt, groups, s, phi) },
+        Simd::Base => block_kernel(plan, model, &xt, groups, s, phi),
+    }
+    s.xt = xt;
+}
+
+/// Path-dependent SHAP values with a prepared plan (input already checked); `base` is
+/// the model's expected value per output.
+pub(crate) fn path_dependent(
+    plan: &Plan,
+    base: &[f64],
+    model: &Ensemble,
+    x: &Matrix,
+    ctl: &RunControl,
+) -> Result<ShapValues> {
     let rows = x.rows();
     let m = model.num_features;
     let k = model.num_outputs;
-    let plan = Plan::new(model);
     let simd = detect_simd();
     let mut values = vec![0.0; (m + 1) * rows * k];
     let out = DisjointOut::new(&mut values);
@@ -514,27 +644,13 @@ pub(crate) fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> 
         rows,
         block,
         ctl,
-        || Scratch::new(&plan),
+        || Scratch::new(plan),
         |s, start, nrows| {
-            s.rows.resize(nrows * m, 0.0);
-            x.gather_rows(start, &mut s.rows);
-            let mut xt = std::mem::take(&mut s.xt);
-            to_lanes(&s.rows, nrows, m, &mut xt);
-            let groups = nrows.div_ceil(LANES);
+            let mut rows_buf = std::mem::take(&mut s.rows);
+            rows_buf.resize(nrows * m, 0.0);
+            x.gather_rows(start, &mut rows_buf);
             let mut phi = std::mem::take(&mut s.phi);
-            phi.clear();
-            phi.resize(groups * km, [0.0; LANES]);
-            match simd {
-                // SAFETY: the CPU supports the enabled features (checked by `detect`).
-                #[cfg(target_arch = "x86_64")]
-                Simd::Avx512 => unsafe {
-                    block_kernel_avx512(&plan, model, &xt, groups, s, &mut phi)
-                },
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                Simd::Avx2 => unsafe { block_kernel_avx2(&plan, model, &xt, groups, s, &mut phi) },
-                Simd::Base => block_kernel(&plan, model, &xt, groups, s, &mut phi),
-            }
+            lanes_block(plan, model, simd, &rows_buf, nrows, s, &mut phi);
             for j in 0..m {
                 for r in 0..nrows {
                     let (grp, l) = (r / LANES, r % LANES);
@@ -549,11 +665,11 @@ pub(crate) fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> 
                     }
                 }
             }
-            s.xt = xt;
+            s.rows = rows_buf;
             s.phi = phi;
         },
     )?;
-    fill_base(&mut values, rows, m, &model.expected_value());
+    fill_base(&mut values, rows, m, base);
     Ok(ShapValues {
         rows,
         outputs: k,

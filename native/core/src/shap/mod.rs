@@ -7,6 +7,8 @@
 //! * [`interactions`]: SHAP interaction values (`pred_interactions`, M×M part).
 //! * [`interventional`]: SHAP values against a background set, as shap's
 //!   `TreeExplainer(data=bg, feature_perturbation="interventional")` on the raw output.
+//! * [`Prepared`]: a model with these explainers' plans built once and shared by every
+//!   call and thread, with a single-row path on the calling thread for online use.
 //! * [`oracle`]: Lundberg's recursive TreeSHAP, kept plain as the test oracle.
 //! * [`brute`]: exact Shapley enumeration for small feature counts.
 //! * [`synth`]: seeded synthetic ensembles for tests and benches.
@@ -46,9 +48,13 @@ pub mod brute;
 mod interactions_impl;
 mod interventional_impl;
 mod linear;
+mod linear_row;
 pub mod oracle;
+mod prepared;
 pub(crate) mod quadrature;
 pub mod synth;
+
+pub use prepared::{PrepareWhat, Prepared};
 
 /// Per-sample SHAP values, column-major: column j (0..features) then the base-value column j==features;
 /// each column has rows*outputs entries ordered (row, output): values[j*rows*outputs + r*outputs + k].
@@ -108,7 +114,13 @@ impl InteractionValues {
 /// feature, [`Error::Cancelled`] when `ctl` is cancelled.
 pub fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<ShapValues> {
     model.check_input(x)?;
-    linear::path_dependent(model, x, ctl)
+    linear::path_dependent(
+        &linear::Plan::new(model),
+        &model.expected_value(),
+        model,
+        x,
+        ctl,
+    )
 }
 
 /// SHAP interaction values (XGBoost `pred_interactions`, without the bias row/column).
@@ -118,7 +130,7 @@ pub fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<
 /// SHAP value. Same errors as [`path_dependent`].
 pub fn interactions(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<InteractionValues> {
     model.check_input(x)?;
-    interactions_impl::interactions(model, x, ctl)
+    interactions_impl::interactions(&interactions_impl::IPlan::new(model), model, x, ctl)
 }
 
 /// Interventional TreeSHAP against `background` (shap's
