@@ -44,6 +44,9 @@
 
 // ── the native model ─────────────────────────────────────────────────────────
 export { TreeModel } from './native/tree_model.ts';
+export { RowBackground } from './native/row_background.ts';
+export { RowInputError } from './native/rows.ts';
+export type { RowValues } from './native/rows.ts';
 export type { FeatureStats } from './native/tree_model.ts';
 export type { FeatureColumn, RunOptions, ShapResult } from './native/addon.ts';
 export { abortError } from './core/abort.ts';

@@ -24,6 +24,8 @@ import type * as Addon from '../../native/node/generated.d.ts';
 export type NativeAddon = typeof Addon;
 /** The addon's model handle. */
 export type NativeModelHandle = Addon.Model;
+/** A background kept in native memory for interventional SHAP of single rows. */
+export type NativeBackgroundHandle = Addon.Background;
 /** The native run handle: cancel flag and rows done (see {@link runNative}). */
 export type NativeRunHandle = Addon.NativeRun;
 /** KernelSHAP options as the addon takes them. */
