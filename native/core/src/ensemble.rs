@@ -24,7 +24,7 @@ pub enum SplitKind {
     XgbCategorical,
     /// LightGBM numeric split, missing type None: NaN is treated as 0.0, then `x <= threshold` goes left.
     LgbNumericNone,
-    /// LightGBM numeric split, missing type Zero: NaN becomes 0.0; |x| <= 1e-35 goes to the default child; else `x <= threshold` goes left.
+    /// LightGBM numeric split, missing type Zero: NaN becomes 0.0; |x| <= [`LGB_ZERO_THRESHOLD`] goes to the default child; else `x <= threshold` goes left.
     LgbNumericZero,
     /// LightGBM numeric split, missing type NaN: NaN goes to the default child; else `x <= threshold` goes left.
     LgbNumericNan,
@@ -42,8 +42,9 @@ pub enum SplitKind {
     },
 }
 
-/// LightGBM's `kZeroThreshold`.
-pub const LGB_ZERO_THRESHOLD: f64 = 1e-35;
+/// LightGBM's `kZeroThreshold`: the float `1e-35f` (1.0000000180025095e-35 as a
+/// double), which LightGBM compares against double inputs.
+pub const LGB_ZERO_THRESHOLD: f64 = 1e-35f32 as f64;
 
 /// One node of a tree. Leaves have `left == right == LEAF`.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,7 +2,8 @@
 //! `tests/fixtures/make_release_fixtures.py` under each release): every one loads, its
 //! path-dependent SHAP values equal the library's own contributions within 1e-6 relative
 //! (`|a - b| <= 1e-6 * max(1, |b|)`), and every row is additive (the values plus the base
-//! value equal the library's raw margin).
+//! value equal the library's raw margin). LightGBM cases: random forests, cross_entropy_lambda,
+//! names with spaces, and inputs at ±kZeroThreshold (the float 1e-35f) against thresholds there.
 
 mod common;
 
@@ -31,6 +32,16 @@ fn expected_cases() -> Vec<String> {
         if rel != "17" {
             v.push(format!("rel_xgb{rel}_quantile"));
         }
+    }
+    for c in [
+        "rf",
+        "xentlambda",
+        "names",
+        "zero_none",
+        "zero_nan",
+        "zero_zero",
+    ] {
+        v.push(format!("rel_lgb47_{c}"));
     }
     v
 }
@@ -135,4 +146,28 @@ fn categorical_json_with_nan_tokens_equals_its_ubj_twin() {
         text.contains("NaN"),
         "the 1.7 fixture should carry a bare NaN token"
     );
+}
+
+#[test]
+fn lightgbm_kzerothreshold_inputs_take_lightgbm_paths() {
+    for c in ["zero_none", "zero_nan", "zero_zero"] {
+        let name = format!("rel_lgb47_{c}");
+        let (_, cols, _) = common::load_case(&name);
+        let z = 1.0000000180025095e-35;
+        assert!(
+            cols[0].contains(&z) && cols[0].contains(&-z),
+            "{name}: inputs at ±kZeroThreshold"
+        );
+        check(&name);
+    }
+}
+
+#[test]
+fn lightgbm_names_keep_the_stored_spelling() {
+    let (e, _, expected) = common::load_case("rel_lgb47_names");
+    assert_eq!(
+        e.feature_names,
+        ["Marital_Status", "Annual_Income", "age", "Years_at_Job"]
+    );
+    assert_eq!(expected["user_columns"][0], "Marital Status");
 }

@@ -23,7 +23,7 @@
 #define F_DEFAULT_LEFT (1u << 8)
 #define F_NAN_RIGHT (1u << 9)
 #define F_TAKES_LEFT (1u << 10)
-#define LGB_ZERO_THRESHOLD 1e-35
+#define LGB_ZERO_THRESHOLD 1.0000000180025095e-35  // float 1e-35f, as ensemble::LGB_ZERO_THRESHOLD
 #define MAX_POINTS 16
 
 struct Plan {

@@ -21,11 +21,25 @@
 //! a `sigmoid:` parameter other than 1, LightGBM's probability is
 //! `1 / (1 + exp(-sigmoid · raw))`; [`Link::Logit`] does not carry that scale.
 //!
-//! Not supported (clear errors): linear trees (`is_linear=1`), random-forest
-//! mode (`average_output`, whose predictions divide the raw sum by the number
-//! of iterations) and `cross_entropy_lambda`.
+//! Random-forest mode (`boosting=rf`, flag `average_output`) loads as is: LightGBM's
+//! raw score (`predict(raw_score=True)`) and `pred_contrib` are the plain sum of
+//! the trees, which is what arrowshap explains; only its final prediction divides
+//! that sum by the number of iterations before the objective's transform
+//! (`GBDT::Predict`; checked against LightGBM 4.7, fixture `rel_lgb47_rf`).
+//! `cross_entropy_lambda` explains the raw score (its prediction is
+//! `log(1 + exp(raw))`; [`Link::Identity`] stands for "the raw score").
+//!
+//! `kZeroThreshold`: LightGBM's dense-row reader replaces every input with
+//! `|x| ≤ 1e-35f` (the float, 1.0000000180025095e-35) by 0 before any tree sees
+//! it. Zero-as-missing splits compare against [`LGB_ZERO_THRESHOLD`]; other
+//! numeric splits get their threshold moved out of `[-Z, Z)` on load
+//! (`zero_folded`), so that `x <= t` on the raw input takes LightGBM's path.
+//!
+//! Not supported (clear errors): linear trees (`is_linear=1`).
 
-use crate::ensemble::{Ensemble, Link, ModelSource, Node, SplitKind, Tree, LEAF};
+use crate::ensemble::{
+    Ensemble, Link, ModelSource, Node, SplitKind, Tree, LEAF, LGB_ZERO_THRESHOLD,
+};
 use crate::{Error, Result};
 use std::collections::HashMap;
 
@@ -34,7 +48,7 @@ const MAX_OUTPUTS: usize = 1 << 20;
 
 const SUPPORTED_OBJECTIVES: &str =
     "regression, regression_l1, huber, fair, quantile, mape, poisson, gamma, \
-tweedie, binary, cross_entropy, multiclass, multiclassova, lambdarank, rank_xendcg, custom";
+tweedie, binary, cross_entropy, cross_entropy_lambda, multiclass, multiclassova, lambdarank, rank_xendcg, custom";
 
 fn objective_link(name: &str) -> Option<Link> {
     Some(match name {
@@ -66,6 +80,8 @@ fn objective_link(name: &str) -> Option<Link> {
         | "null"
         | "na" => Link::Identity,
         "poisson" | "gamma" | "tweedie" => Link::Log,
+        // cross_entropy_lambda: prediction log(1 + exp(raw)); the raw score is explained
+        "cross_entropy_lambda" | "xentlambda" => Link::Identity,
         "binary" | "cross_entropy" | "xentropy" | "multiclassova" | "multiclass_ova" | "ova"
         | "ovr" => Link::Logit,
         "multiclass" | "softmax" => Link::Softmax,
@@ -265,12 +281,6 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
 
     // --- header
     let h = &header;
-    if h.flags.contains(&"average_output") {
-        return Err(Error::unsupported(
-            file,
-            "average_output: random-forest mode (boosting=rf) averages its trees, which arrowshap does not support",
-        ));
-    }
     let (objective_line, obj_ln) = cx.get(h, "objective").unwrap_or(("custom", 0));
     let objective = objective_line
         .split_whitespace()
@@ -278,11 +288,7 @@ pub fn load_text(bytes: &[u8], file: &str) -> Result<Ensemble> {
         .unwrap_or("custom")
         .to_string();
     let link = objective_link(&objective).ok_or_else(|| {
-        if objective == "cross_entropy_lambda" || objective == "xentlambda" {
-            Error::unsupported(file, format!("objective `{objective}` (line {obj_ln}): its link log(1 + exp(x)) is not supported"))
-        } else {
-            Error::unsupported(file, format!("unknown objective `{objective}` (line {obj_ln}); supported: {SUPPORTED_OBJECTIVES}"))
-        }
+        Error::unsupported(file, format!("unknown objective `{objective}` (line {obj_ln}); supported: {SUPPORTED_OBJECTIVES}"))
     })?;
     let num_class = cx.usize(h, "num_class")?;
     let per_iter = match cx.get(h, "num_tree_per_iteration") {
@@ -509,13 +515,17 @@ fn parse_tree(cx: &Ctx, s: &Section, num_features: usize) -> Result<Tree> {
             };
             (kind, 0, 0)
         };
+        let threshold = match kind {
+            SplitKind::LgbNumericNone | SplitKind::LgbNumericNan => zero_folded(threshold[i]),
+            _ => threshold[i],
+        };
         tree.nodes.push(Node {
             left: child(left[i], "left_child", i)?,
             right: child(right[i], "right_child", i)?,
             feature: f as u32,
             kind,
             default_left,
-            threshold: threshold[i],
+            threshold,
             cat_offset,
             cat_words,
             value: 0.0,
@@ -527,6 +537,24 @@ fn parse_tree(cx: &Ctx, s: &Section, num_features: usize) -> Result<Tree> {
         tree.nodes.push(leaf(leaf_value[j], leaf_count[j]));
     }
     Ok(tree)
+}
+
+/// The threshold that makes `x <= t` on the raw input decide as LightGBM does after it
+/// has replaced every input of magnitude ≤ `kZeroThreshold` by 0 (its dense-row
+/// reader keeps only `|x| > kZeroThreshold`, see [`LGB_ZERO_THRESHOLD`]): only a
+/// threshold inside `[-Z, Z)` can tell a tiny input from 0, and moving it just
+/// outside that interval, on the side 0 falls, gives every input LightGBM's path.
+fn zero_folded(t: f64) -> f64 {
+    let z = LGB_ZERO_THRESHOLD;
+    if (-z..0.0).contains(&t) {
+        // 0 goes right: so must every tiny input; the largest double below -Z
+        f64::from_bits((-z).to_bits() + 1)
+    } else if (0.0..z).contains(&t) {
+        // 0 goes left: so must every tiny input
+        z
+    } else {
+        t
+    }
 }
 
 fn leaf(value: f64, cover: f64) -> Node {
@@ -736,14 +764,37 @@ pandas_categorical:null
             e.contains("model.txt") && e.contains("unknown objective `foo`"),
             "{e}"
         );
-        let e = err_of(&MODEL.replace(
+    }
+
+    #[test]
+    fn random_forest_and_xentlambda_load() {
+        let plain = load(MODEL).unwrap();
+        let rf = load(&MODEL.replace(
             "objective=regression",
             "objective=regression\naverage_output",
-        ));
-        assert!(
-            e.contains("model.txt") && e.contains("average_output"),
-            "{e}"
-        );
+        ))
+        .unwrap();
+        // the raw score LightGBM explains is the plain sum of the trees
+        assert_eq!(plain.trees, rf.trees);
+        let e = load(&MODEL.replace("objective=regression", "objective=cross_entropy_lambda"));
+        assert_eq!(e.unwrap().link, Link::Identity);
+    }
+
+    #[test]
+    fn thresholds_near_zero_are_folded_as_lightgbm_zeroes_tiny_inputs() {
+        let z = LGB_ZERO_THRESHOLD;
+        assert_eq!(z, 1.0000000180025095e-35);
+        // a threshold in [-Z, 0): 0, hence every tiny input, goes right
+        let t = zero_folded(-z);
+        assert!(t < -z && -z <= 0.0);
+        assert!(!(-z <= t) && !(0.0 <= t) && (f64::from_bits((-z).to_bits() + 1) <= t));
+        // a threshold in [0, Z): every tiny input goes left
+        assert_eq!(zero_folded(0.0), z);
+        assert_eq!(zero_folded(5e-36), z);
+        // elsewhere unchanged
+        assert_eq!(zero_folded(0.5), 0.5);
+        assert_eq!(zero_folded(-2.0 * z), -2.0 * z);
+        assert_eq!(zero_folded(z), z);
     }
 
     #[test]
