@@ -13,7 +13,8 @@
  *
  * Flags: --quick (small models, few rows: the smoke run), --rows N (calls per system and
  * case, 400), --threads N (XGBoost's threads, 2), --http (also the HTTP throughput),
- * --http-seconds N (10), --connections N (16), --out DIR (benches/out).
+ * --http-seconds N (10), --connections N (16), --workers N (the service's worker threads,
+ * 1; 0 explains on the HTTP thread), --out DIR (benches/out).
  * Prints a table and writes benches/out/latency.json.
  */
 import { spawn } from 'node:child_process';
@@ -28,10 +29,10 @@ import { TreeModel } from '../ts/index.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const python = join(root, '.venv', 'bin', 'python');
 
-interface Args { quick: boolean; rows: number; threads: number; http: boolean; httpSeconds: number; connections: number; out: string }
+interface Args { quick: boolean; rows: number; threads: number; http: boolean; httpSeconds: number; connections: number; workers: number; out: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, rows: 400, threads: 2, http: false, httpSeconds: 10, connections: 16, out: join(root, 'benches', 'out') };
+  const a: Args = { quick: false, rows: 400, threads: 2, http: false, httpSeconds: 10, connections: 16, workers: 1, out: join(root, 'benches', 'out') };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     const num = () => {
@@ -45,9 +46,11 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--http') a.http = true;
     else if (f === '--http-seconds') a.httpSeconds = num();
     else if (f === '--connections') a.connections = num();
+    else if (f === '--workers') a.workers = Number(argv[++i]);
     else if (f === '--out') a.out = argv[++i];
-    else throw new Error(`unknown flag ${f} (flags: --quick --rows N --threads N --http --http-seconds N --connections N --out DIR)`);
+    else throw new Error(`unknown flag ${f} (flags: --quick --rows N --threads N --http --http-seconds N --connections N --workers N --out DIR)`);
   }
+  if (!(Number.isInteger(a.workers) && a.workers >= 0)) throw new Error('--workers needs a non-negative integer');
   if (a.quick && !argv.includes('--rows')) a.rows = 40;
   return a;
 }
@@ -100,7 +103,7 @@ function timeOurs(model: TreeModel, X: Float64Array, m: number, start: number, c
 
 /** Requests per second of the example service on `modelPath` under autocannon. */
 async function http(modelPath: string, rows: Float64Array, m: number, a: Args) {
-  const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', 'online', 'server.ts'), modelPath, '--port', '0'], {
+  const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', 'online', 'server.ts'), modelPath, '--port', '0', '--workers', String(a.workers)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -129,6 +132,7 @@ async function http(modelPath: string, rows: Float64Array, m: number, a: Args) {
       non_2xx: res.non2xx,
       errors: res.errors,
       connections: a.connections,
+      workers: a.workers,
       seconds: a.httpSeconds,
     };
   } finally {
@@ -215,7 +219,7 @@ async function main() {
       entry.http = await http(modelPath, X, m, a);
       const h = entry.http;
       verdicts.push(`HTTP example, ${c.label}: ${h.requests_per_s.toFixed(0)} req/s (target ≥ 1000) ${h.requests_per_s >= 1000 ? 'met' : 'MISSED'}; ` +
-        `latency p50 ${h.latency_p50_ms} ms, p99 ${h.latency_p99_ms} ms, ${h.connections} connections, non-2xx ${h.non_2xx}`);
+        `latency p50 ${h.latency_p50_ms} ms, p99 ${h.latency_p99_ms} ms, ${h.connections} connections, ${h.workers} worker threads, non-2xx ${h.non_2xx}`);
     }
     console.error(`  done: ${c.label}`);
   }

@@ -57,3 +57,29 @@ test('the example service explains rows and answers invalid requests with 400', 
   t.is((await fetch(`${base}/explain`)).status, 405);
   t.is((await post('x'.repeat(MAX_BODY + 10))).status, 413);
 });
+
+test('with worker threads sharing the model, the service answers the same', async (t) => {
+  const { model, columns } = await fixture('xgb_reg_nan');
+  const server = createExplainServer(model, { workers: 1 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/explain`;
+  const m = model.numFeatures;
+  const answers = await Promise.all(
+    Array.from({ length: 12 }, async (_, r) => {
+      const row = columns.map((c) => (Number.isNaN(c[r]) ? null : c[r]));
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ features: row }) });
+      return { r, status: res.status, json: (await res.json()) as any };
+    }),
+  );
+  for (const { r, status, json } of answers) {
+    t.is(status, 200);
+    const want = model.explainRowSync(columns.map((c) => c[r]));
+    model.featureNames.forEach((n, j) => t.is(json.outputs[0].shap[n], want[j]));
+    t.is(json.outputs[0].base_value, want[m]);
+  }
+  const bad = await fetch(url, { method: 'POST', body: JSON.stringify({ features: { nope: 1 } }) });
+  t.is(bad.status, 400);
+  t.regex(((await bad.json()) as any).error, /unknown feature "nope"/);
+  t.throws(() => createExplainServer(model, { workers: -1 }), { message: /workers must be a non-negative integer/ });
+});
