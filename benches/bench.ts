@@ -12,12 +12,12 @@
  * same rows). Each comparison also caps its rows (`cap`) where the slowest peer
  * would otherwise take many minutes on a 2-core machine.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
+import { PythonPeer } from './python_peer.ts';
 import { TreeModel, type ShapResult } from '../ts/native/tree_model.ts';
 import { explainKernel } from '../ts/kernel/explain_kernel.ts';
 
@@ -59,20 +59,6 @@ const comparisons: Comparison[] = [
   { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib'] },
 ];
 
-/** A long-lived Python worker (benches/peer.py): one JSON command per line. */
-class Peer {
-  private proc = spawn(python, [join(root, 'benches', 'peer.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  private lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
-  async call(cmd: object): Promise<any> {
-    this.proc.stdin!.write(JSON.stringify(cmd) + '\n');
-    const { value, done } = await this.lines.next();
-    if (done) throw new Error('the Python peer exited');
-    const res = JSON.parse(value);
-    if (res.error) throw new Error(`peer: ${res.error}`);
-    return res;
-  }
-  close() { this.proc.stdin!.end(); }
-}
 
 function readCols(path: string, rows: number, features: number): Float64Array[] {
   const buf = readFileSync(path);
@@ -118,7 +104,7 @@ async function main() {
   mkdirSync(caseDir, { recursive: true });
   console.error(`preparing cases in ${caseDir} (models trained once, then cached)`);
   execFileSync(python, [join(root, 'benches', 'make_cases.py'), caseDir, ...(args.quick ? ['--quick'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const peer = new Peer();
+  const peer = new PythonPeer('peer.py');
   const versions = await peer.call({ method: 'versions' });
   console.log(`arrowshap bench — threads ${args.threads}, rounds ${args.rounds}${args.quick ? ', quick' : ''}; ` +
     `${cpus().length} cores (${cpus()[0]?.model ?? '?'}); peers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);

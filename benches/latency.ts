@@ -24,10 +24,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
+import { PythonPeer } from './python_peer.ts';
 import { TreeModel } from '../ts/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const python = join(root, '.venv', 'bin', 'python');
 
 interface Args { quick: boolean; rows: number; threads: number; http: boolean; httpSeconds: number; connections: number; workers: number; out: string }
 
@@ -65,22 +65,6 @@ function cases(quick: boolean) {
 
 const PEERS = ['xgb_contribs', 'treeshap'] as const;
 
-/** The Python worker (benches/latency_peer.py). */
-class Peer {
-  private proc = spawn(python, [join(root, 'benches', 'latency_peer.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  private lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
-  async call(cmd: object): Promise<any> {
-    this.proc.stdin!.write(JSON.stringify(cmd) + '\n');
-    const { value, done } = await this.lines.next();
-    if (done) throw new Error('the Python peer exited');
-    const res = JSON.parse(value);
-    if (res.error) throw new Error(`peer: ${res.error}`);
-    return res;
-  }
-  close() {
-    this.proc.stdin!.end();
-  }
-}
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -144,7 +128,7 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   const caseDir = join(a.out, a.quick ? 'cases-latency-quick' : 'cases-latency');
   mkdirSync(caseDir, { recursive: true });
-  const peer = new Peer();
+  const peer = new PythonPeer('latency_peer.py');
   const versions = await peer.call({ method: 'versions' });
   console.log(`arrowshap latency bench — one row per call; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); ` +
     `peers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')} (XGBoost nthread ${a.threads})`);
