@@ -118,7 +118,7 @@ async function main() {
     const X = readCols(join(dir, 'X.f64'), meta.rows, meta.features).map((col) => col.subarray(0, rows));
     const bg = meta.bg_rows ? readCols(join(dir, 'bg.f64'), meta.bg_rows, meta.features) : undefined;
     const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
-    const opts = { threads: args.threads };
+    const opts = { threads: args.threads, device: 'cpu' as const }; // CPU against CPU peers; the GPU has benches/gpu
     const runOurs = () =>
       c.ours === 'path' ? model.shapPathDependent(X, opts)
         : c.ours === 'interactions' ? model.shapInteractions(X, opts)

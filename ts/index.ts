@@ -48,7 +48,8 @@ export { RowBackground } from './native/row_background.ts';
 export { RowInputError } from './native/rows.ts';
 export type { RowValues } from './native/rows.ts';
 export type { FeatureStats } from './native/tree_model.ts';
-export type { FeatureColumn, RunOptions, ShapResult } from './native/addon.ts';
+export { gpuInfo } from './native/addon.ts';
+export type { DeviceRunOptions, FeatureColumn, GpuInfo, NativeDevice, RunOptions, ShapResult } from './native/addon.ts';
 export { abortError } from './core/abort.ts';
 
 // ── explainers and output tables ─────────────────────────────────────────────

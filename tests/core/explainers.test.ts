@@ -5,6 +5,7 @@
 import test from 'ava';
 import * as arrow from 'apache-arrow';
 import { explainModel, explainSamples, resolveAlgorithm, resolveDevice } from '../../ts/core/explainers.ts';
+import { gpuInfo } from '../../ts/native/addon.ts';
 import { CASES, close, col, fixture, interactionsMismatch, samplesMismatch } from './_fixtures.ts';
 
 for (const name of CASES) {
@@ -148,14 +149,18 @@ test('no rows: empty tables with the full schema', async (t) => {
   t.deepEqual([...s.meanAbsShap], fx.model.featureNames.map(() => 0));
 });
 
-test('algorithm and device choices: auto → path-dependent on cpu; clear errors otherwise', async (t) => {
+test('algorithm and device choices: auto → path-dependent (on the GPU only when one is usable); clear errors otherwise', async (t) => {
   t.is(resolveAlgorithm('auto'), 'tree-path-dependent');
-  t.is(resolveDevice('auto'), 'cpu');
+  const gpu = gpuInfo().available;
+  t.is(resolveDevice('auto'), gpu ? 'gpu' : 'cpu');
+  t.is(resolveDevice('auto', 'kernel'), 'cpu');
+  t.is(resolveDevice('cpu'), 'cpu');
   t.is(resolveAlgorithm('kernel', { background: [] }), 'kernel');
   t.throws(() => resolveAlgorithm('kernel'), { message: 'explainer.algorithm "kernel" needs a background sample (explainer.background)' });
   t.throws(() => resolveAlgorithm('tree-interventional'), { message: /"tree-interventional" needs a background sample/ });
   t.throws(() => resolveAlgorithm('tree-interventional', { background: [], interactions: true }), { message: /interactions/ });
-  t.throws(() => resolveDevice('gpu'), { message: /"gpu" requested but this build has no GPU backend/ });
+  if (!gpu) t.throws(() => resolveDevice('gpu'), { message: /"gpu" requested but no GPU is usable: / });
+  t.throws(() => resolveDevice('gpu', 'tree-interventional'), { message: /the GPU runs tree-path-dependent values and interactions, not tree-interventional/ });
   const fx = await fixture('xgb_reg_nan');
   await t.throwsAsync(explainSamples(fx.model, fx.columns.slice(1)), { message: /the model has 6 features, got 5 columns/ });
   await t.throwsAsync(explainSamples(fx.model, fx.columns, { batchRows: 0 }), { message: /batchRows/ });

@@ -17,6 +17,7 @@ import { LocalRegistry } from '../../ts/io/registries/registry.ts';
 import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import type { Service } from '../../ts/jobs/base.ts';
 import { ALERT_TITLE, ExplanationsJob } from '../../ts/jobs/explanations.ts';
+import { gpuInfo } from '../../ts/native/addon.ts';
 import { col, FIXTURES, fixture, interactionsMismatch, samplesMismatch } from '../core/_fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -316,7 +317,12 @@ test('gpu, and interventional or kernel without background, fail before any work
       alerts: new RecordingAlerts(),
     }).execute();
   await t.throwsAsync(run({ algorithm: 'kernel' }), { message: /explainer.algorithm "kernel" needs a background sample/ });
-  await t.throwsAsync(run({ device: 'gpu' }), { message: /explainer.device "gpu" requested but this build has no GPU backend/ });
+  if (!gpuInfo().available) {
+    await t.throwsAsync(run({ device: 'gpu' }), { message: /explainer.device "gpu" requested but no GPU is usable: / });
+  }
+  await t.throwsAsync(run({ device: 'gpu', algorithm: 'kernel', background: { KIND: 'CsvReader', path: 'bg.csv' } }), {
+    message: /explainer.device "gpu": the GPU runs tree-path-dependent values and interactions, not kernel/,
+  });
   await t.throwsAsync(run({ algorithm: 'tree-interventional' }), { message: /needs a background sample/ });
   await t.throwsAsync(run({}), { message: `input file not found: ${join(dir, 'missing.csv')}` });
 });

@@ -8,7 +8,7 @@
  * `batchRows`, so that the native result buffers stay bounded whatever the input size.
  */
 import type * as arrow from 'apache-arrow';
-import { checkColumns, native, type FeatureColumn, type RunOptions, type ShapResult } from '../native/addon.ts';
+import { checkColumns, gpuInfo, native, type DeviceRunOptions, type FeatureColumn, type RunOptions, type ShapResult } from '../native/addon.ts';
 import type { KernelExplainOptions, KernelShapResult } from '../native/kernel.ts';
 import type { FeatureStats } from '../native/tree_model.ts';
 import { checkBatchRows, DEFAULT_BATCH_ROWS } from './batches.ts';
@@ -32,7 +32,10 @@ export const ALGORITHMS = ['auto', 'tree-path-dependent', 'tree-interventional',
 export type Algorithm = (typeof ALGORITHMS)[number];
 /** Devices a config may ask for. */
 export const DEVICES = ['auto', 'cpu', 'gpu'] as const;
-/** A device name (`auto` resolves to `cpu` in this build). */
+/**
+ * A device name: `cpu`, `gpu` (tree-path-dependent values and interactions on a CUDA GPU;
+ * an error when none is usable) or `auto` (the GPU for large batches when one is usable).
+ */
 export type Device = (typeof DEVICES)[number];
 
 /**
@@ -44,8 +47,8 @@ export interface ExplainableModel {
   readonly numFeatures: number;
   readonly numOutputs: number;
   featureStats(): FeatureStats;
-  shapPathDependent(columns: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
-  shapInteractions(columns: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
+  shapPathDependent(columns: FeatureColumn[], opts?: DeviceRunOptions): Promise<ShapResult>;
+  shapInteractions(columns: FeatureColumn[], opts?: DeviceRunOptions): Promise<ShapResult>;
   shapInterventional(columns: FeatureColumn[], background: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
   shapKernel(columns: FeatureColumn[], background: FeatureColumn[], opts?: KernelExplainOptions): Promise<KernelShapResult>;
 }
@@ -60,7 +63,7 @@ export interface ExplainSamplesOptions {
   nsamples?: number;
   /** Also compute SHAP interaction values (path-dependent only). */
   interactions?: boolean;
-  /** Device (default `auto` = `cpu`; `gpu` is not available in this build). */
+  /** Device (default `auto`; see {@link Device}). */
   device?: Device;
   /** Native worker threads (0 = all cores). */
   threads?: number;
@@ -80,7 +83,7 @@ export interface ExplainSamplesOptions {
 export interface SamplesSummary {
   /** The algorithm actually used. */
   algorithm: Exclude<Algorithm, 'auto'>;
-  /** The device actually used. */
+  /** The device actually used: `gpu` when any batch ran on the GPU. */
   device: Exclude<Device, 'auto'>;
   /** Input rows explained. */
   rows: number;
@@ -121,12 +124,24 @@ export function resolveAlgorithm(
   return resolved;
 }
 
-/** Resolves `auto` to the device used; `gpu` is an error in this build. */
-export function resolveDevice(device: Device = 'auto'): Exclude<Device, 'auto'> {
+/**
+ * The device a run will use for `algorithm`: `cpu`, or `gpu` when asked for or (`auto`) when
+ * a GPU is usable for tree-path-dependent values; under `auto`, batches too small for the
+ * GPU still run on the CPU. Throws, naming the setting, when `gpu` is asked for and no GPU is
+ * usable (with the reason), or for an algorithm the GPU does not run.
+ */
+export function resolveDevice(device: Device = 'auto', algorithm: Exclude<Algorithm, 'auto'> = 'tree-path-dependent'): Exclude<Device, 'auto'> {
+  if (device === 'cpu') return 'cpu';
+  const onGpu = algorithm === 'tree-path-dependent';
   if (device === 'gpu') {
-    throw new Error('explainer.device "gpu" requested but this build has no GPU backend: use device auto or cpu');
+    if (!onGpu) {
+      throw new Error(`explainer.device "gpu": the GPU runs tree-path-dependent values and interactions, not ${algorithm}: use device auto or cpu`);
+    }
+    const info = gpuInfo();
+    if (!info.available) throw new Error(`explainer.device "gpu" requested but no GPU is usable: ${info.reason}`);
+    return 'gpu';
   }
-  return 'cpu';
+  return onGpu && gpuInfo().available ? 'gpu' : 'cpu';
 }
 
 /**
@@ -195,13 +210,17 @@ export class SamplesExplainer {
   private sumBase: Float64Array;
   private readonly warnings: string[] = [];
   private readonly passes: number;
+  /** What the native calls are asked for: `auto` when a GPU serves only the large batches. */
+  private readonly nativeDevice: Device;
+  private usedGpu = false;
 
   constructor(
     readonly model: ExplainableModel,
     readonly options: SamplesExplainerOptions = {},
   ) {
     this.algorithm = resolveAlgorithm(options.algorithm, options);
-    this.device = resolveDevice(options.device);
+    this.device = resolveDevice(options.device, this.algorithm);
+    this.nativeDevice = this.device === 'gpu' && options.device !== 'gpu' ? 'auto' : this.device;
     if (options.background) checkColumns(model.featureNames, options.background, 'explainSamples background');
     if (this.algorithm !== 'tree-path-dependent' && (options.background?.[0]?.length ?? 0) === 0) {
       throw new Error(`explainer.background is empty: ${this.algorithm} needs at least one background row`);
@@ -238,7 +257,8 @@ export class SamplesExplainer {
       const total = Math.max(this.expectedRows ?? 0, rowOffset + rows) * this.passes;
       return (d) => onProgress(workBefore + offset + d, total);
     };
-    const runOpts = (offset: number): RunOptions => ({
+    const runOpts = (offset: number): DeviceRunOptions => ({
+      device: this.nativeDevice,
       threads: options.threads,
       signal: options.signal,
       progressIntervalMs: options.progressIntervalMs,
@@ -257,6 +277,7 @@ export class SamplesExplainer {
       result = await model.shapInterventional(columns, options.background!, runOpts(0));
     } else {
       result = await model.shapPathDependent(columns, runOpts(0));
+      if (result.device === 'gpu') this.usedGpu = true;
     }
     // Σ|φ| and Σbase continue natively, in (row, output) order: the same bits however batched.
     const sums = native().addShapSums(result.values, result.rows, result.outputs, this.sumAbs, this.sumBase);
@@ -266,6 +287,7 @@ export class SamplesExplainer {
     let interactions: arrow.RecordBatch | undefined;
     if (options.interactions) {
       const inter = await model.shapInteractions(columns, runOpts(rows));
+      if (inter.device === 'gpu') this.usedGpu = true;
       interactions = interactionsBatch(inter, names, tableOpts);
     }
     this.rows += rows;
@@ -279,7 +301,7 @@ export class SamplesExplainer {
     const n = rows * this.model.numOutputs;
     return {
       algorithm: this.algorithm,
-      device: this.device,
+      device: this.usedGpu ? 'gpu' : 'cpu',
       rows,
       outputs: this.model.numOutputs,
       features: this.model.numFeatures,

@@ -181,7 +181,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     const { config, options } = this;
     const { explainer } = config;
     const algorithm = resolveAlgorithm(explainer.algorithm, explainer);
-    const device = resolveDevice(explainer.device);
+    const device = resolveDevice(explainer.device, algorithm);
     const plan: Plan = {
       algorithm,
       device,
@@ -269,7 +269,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       background: loaded.backgroundColumns,
       nsamples: explainer.nsamples,
       interactions: explainer.interactions,
-      device: plan.device,
+      device: explainer.device,
       threads: explainer.threads,
       signal: options.signal,
       onProgress: options.onProgress

@@ -37,7 +37,19 @@ export type NativeKernelResult = Addon.KernelResult;
 export type FeatureColumn = Addon.JsColumn;
 
 /** A native result: dimensions plus one values buffer (layout per method, see `TreeModel`). */
-export type ShapResult = Addon.ShapResult;
+export type ShapResult = Addon.ShapResult & {
+  /** Where it ran (`shapPathDependent` and `shapInteractions`, which take a device). */
+  device?: 'cpu' | 'gpu';
+};
+
+/**
+ * Where path-dependent and interaction values run: `cpu`; `gpu` (a CUDA GPU, or an error
+ * saying why none is usable); `auto` (the GPU when usable and the call is large, else the CPU).
+ */
+export type NativeDevice = 'auto' | 'cpu' | 'gpu';
+
+/** What {@link gpuInfo} found: `available`, and the device's `name`, `computeCapability` and `memory`, or the `reason` there is none. */
+export type GpuInfo = Addon.GpuInfo;
 
 /** Options of every long native call. */
 export interface RunOptions {
@@ -49,6 +61,12 @@ export interface RunOptions {
   onProgress?: (rowsDone: number, totalRows: number) => void;
   /** Progress polling interval in ms (default 100). */
   progressIntervalMs?: number;
+}
+
+/** Options of the tree explainers that can run on a GPU. */
+export interface DeviceRunOptions extends RunOptions {
+  /** Where to run (default `auto`); see {@link NativeDevice}. */
+  device?: NativeDevice;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -70,6 +88,17 @@ let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   addon ??= createRequire(import.meta.url)(findAddon()) as NativeAddon;
   return addon;
+}
+
+/**
+ * Whether a CUDA GPU is usable by the native core, and which. The first call starts the
+ * GPU backend (loads the driver and builds the kernels with NVRTC: about a second when a
+ * GPU is present, immediate when none is); the answer is kept for the process.
+ */
+export function gpuInfo(): GpuInfo {
+  const g = native().gpuInfo();
+  // napi leaves absent optional fields as null; drop them
+  return Object.fromEntries(Object.entries(g).filter(([, v]) => v != null)) as unknown as GpuInfo;
 }
 
 /**

@@ -2,7 +2,16 @@
  * `TreeModel`: a tree ensemble loaded in the native core, and every explainer
  * over it (TreeSHAP path-dependent, interventional, interactions, KernelSHAP).
  */
-import { checkColumns, native, runNative, type FeatureColumn, type NativeModelHandle, type RunOptions, type ShapResult } from './addon.ts';
+import {
+  checkColumns,
+  native,
+  runNative,
+  type DeviceRunOptions,
+  type FeatureColumn,
+  type NativeModelHandle,
+  type RunOptions,
+  type ShapResult,
+} from './addon.ts';
 import { runKernel, type KernelExplainOptions, type KernelShapResult } from './kernel.ts';
 import { RowBackground } from './row_background.ts';
 import { columnMajor, rowMajor, writeRow, type RowValues } from './rows.ts';
@@ -103,16 +112,19 @@ export class TreeModel {
     return r.values;
   }
 
-  /** Path-dependent TreeSHAP (XGBoost `pred_contribs`). */
-  shapPathDependent(columns: FeatureColumn[], opts: RunOptions = {}): Promise<ShapResult> {
+  /**
+   * Path-dependent TreeSHAP (XGBoost `pred_contribs`) on `opts.device` (default `auto`: the
+   * GPU for large calls when one is usable); `result.device` says where it ran.
+   */
+  shapPathDependent(columns: FeatureColumn[], opts: DeviceRunOptions = {}): Promise<ShapResult> {
     const rows = checkColumns(this.featureNames, columns, 'shapPathDependent');
-    return runNative(rows, opts, (run, t) => this.handle.shapPathDependent(columns, t, run));
+    return runNative(rows, opts, (run, t) => this.handle.shapPathDependentOn(columns, t, opts.device ?? 'auto', run) as Promise<ShapResult>);
   }
 
-  /** SHAP interaction values (XGBoost `pred_interactions` without bias). */
-  shapInteractions(columns: FeatureColumn[], opts: RunOptions = {}): Promise<ShapResult> {
+  /** SHAP interaction values (XGBoost `pred_interactions` without bias) on `opts.device`, as {@link shapPathDependent}. */
+  shapInteractions(columns: FeatureColumn[], opts: DeviceRunOptions = {}): Promise<ShapResult> {
     const rows = checkColumns(this.featureNames, columns, 'shapInteractions');
-    return runNative(rows, opts, (run, t) => this.handle.shapInteractions(columns, t, run));
+    return runNative(rows, opts, (run, t) => this.handle.shapInteractionsOn(columns, t, opts.device ?? 'auto', run) as Promise<ShapResult>);
   }
 
   /** Interventional TreeSHAP against a background sample (shap `feature_perturbation="interventional"`). */
@@ -216,4 +228,4 @@ export class TreeModel {
   }
 }
 
-export type { FeatureColumn, RunOptions, ShapResult } from './addon.ts';
+export type { DeviceRunOptions, FeatureColumn, RunOptions, ShapResult } from './addon.ts';

@@ -10,6 +10,7 @@
 
 mod columns;
 mod error;
+mod gpu;
 mod kernel;
 mod memory;
 mod model;

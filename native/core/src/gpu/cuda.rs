@@ -94,10 +94,20 @@ fn init() -> Result<Backend> {
             cc.0, cc.1
         )));
     }
-    let ptx = compile_for(cc.0 * 10 + cc.1)?;
-    let module = ctx
-        .load_module(cudarc::nvrtc::Ptx::from_src(ptx))
-        .map_err(driver_err("loading the kernels"))?;
+    // Machine code for this device first: it loads on any driver of the same CUDA major
+    // version, where PTX from a newer NVRTC would need a newer driver to JIT; PTX otherwise.
+    let cubin = compile_cubin(cc.0 * 10 + cc.1).and_then(|bin| {
+        ctx.load_module(cudarc::nvrtc::Ptx::from_binary(bin))
+            .map_err(driver_err("loading the kernels"))
+    });
+    let module = match cubin {
+        Ok(m) => m,
+        Err(_) => {
+            let ptx = compile_for(cc.0 * 10 + cc.1)?;
+            ctx.load_module(cudarc::nvrtc::Ptx::from_src(ptx))
+                .map_err(driver_err("loading the kernels"))?
+        }
+    };
     let path_fn = module
         .load_function("treeshap_path")
         .map_err(driver_err("treeshap_path"))?;
@@ -135,16 +145,54 @@ fn compile_for(cc: i32) -> Result<String> {
     Err(last)
 }
 
-/// Compiles [`KERNEL_SOURCE`] for `arch` with NVRTC (see [`super::compile_kernels`]).
-pub(super) fn compile(arch: &'static str) -> Result<String> {
+/// Compiles [`KERNEL_SOURCE`] to machine code (CUBIN) for `sm_<cc>` with NVRTC.
+pub(super) fn compile_cubin(cc: i32) -> Result<Vec<u8>> {
+    use cudarc::nvrtc::{result, sys};
+    use std::ffi::CString;
+    nvrtc_present()?;
+    unpanic("NVRTC", || {
+        let nv = |e: result::NvrtcError| Error::Device(format!("NVRTC sm_{cc}: {e}"));
+        let src = CString::new(KERNEL_SOURCE).expect("no NUL in the kernel source");
+        let name = CString::new("arrowshap_kernel.cu").expect("no NUL");
+        let prog = result::create_program(&src, Some(&name)).map_err(nv)?;
+        let opts = [
+            "--fmad=false".to_string(),
+            format!("--gpu-architecture=sm_{cc}"),
+        ];
+        // SAFETY: `prog` was just created and is destroyed once, below.
+        let out = unsafe {
+            result::compile_program(prog, &opts)
+                .and_then(|()| {
+                    let mut size = 0usize;
+                    sys::nvrtcGetCUBINSize(prog, &mut size).result()?;
+                    let mut bin = vec![0u8; size];
+                    sys::nvrtcGetCUBIN(prog, bin.as_mut_ptr().cast()).result()?;
+                    Ok(bin)
+                })
+                .map_err(nv)
+        };
+        // SAFETY: as above.
+        let _ = unsafe { result::destroy_program(prog) };
+        out
+    })
+}
+
+fn nvrtc_present() -> Result<()> {
     // SAFETY: only tries to open the library by its usual names.
-    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-        return Err(Error::Device(
+    if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        Ok(())
+    } else {
+        Err(Error::Device(
             "NVRTC (libnvrtc.so) is not installed: install the CUDA toolkit, or \
              `pip install nvidia-cuda-nvrtc` and add its nvidia/cu13/lib folder to LD_LIBRARY_PATH"
                 .into(),
-        ));
+        ))
     }
+}
+
+/// Compiles [`KERNEL_SOURCE`] for `arch` with NVRTC (see [`super::compile_kernels`]).
+pub(super) fn compile(arch: &'static str) -> Result<String> {
+    nvrtc_present()?;
     unpanic("NVRTC", || {
         let opts = CompileOptions {
             fmad: Some(false),

@@ -253,14 +253,19 @@ fn run_interactions(
     probe().map(|_| unreachable!())
 }
 
-/// Compiles [`KERNEL_SOURCE`] to PTX with NVRTC for `arch` (e.g. `compute_90`), without
-/// needing a GPU: what the backend does at start-up, exposed so tests and CI can check that
-/// the kernels build wherever NVRTC is installed. Errors: [`Error::Device`] when NVRTC cannot
-/// be loaded, or with NVRTC's log when the source does not compile.
-pub fn compile_kernels(arch: &'static str) -> Result<String> {
+/// Builds [`KERNEL_SOURCE`] with NVRTC without needing a GPU, as the backend does at start-up:
+/// `arch` `sm_XY` gives machine code (an ELF CUBIN, what the backend loads first), `compute_XY`
+/// gives PTX text (its fallback). Exposed so tests and CI check that the kernels build wherever
+/// NVRTC is installed. Errors: [`Error::Device`] when NVRTC cannot be loaded, or with NVRTC's
+/// message when the source does not compile.
+pub fn compile_kernels(arch: &'static str) -> Result<Vec<u8>> {
     #[cfg(feature = "cuda")]
     {
-        cuda::compile(arch)
+        match arch.strip_prefix("sm_").map(str::parse::<i32>) {
+            Some(Ok(cc)) => cuda::compile_cubin(cc),
+            Some(Err(_)) => Err(Error::Input(format!("unknown architecture {arch}"))),
+            None => cuda::compile(arch).map(String::into_bytes),
+        }
     }
     #[cfg(not(feature = "cuda"))]
     {
