@@ -6,6 +6,7 @@ use crate::error::guarded;
 use crate::model::Model;
 use crate::run::{NativeRun, RunState};
 use arrowshap_core::gpu::{self, Device};
+use arrowshap_core::shap::Prepared;
 use arrowshap_core::{Ensemble, RunControl};
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Task};
@@ -78,6 +79,8 @@ pub enum DeviceKind {
 /// Path-dependent or interaction values on a device, off the main thread.
 pub struct DeviceShapTask {
     model: Arc<Ensemble>,
+    /// The model's CPU plans (the CPU side runs from them, as the other tasks do).
+    prepared: Arc<Prepared>,
     columns: Vec<JsColumn>,
     kind: DeviceKind,
     device: Device,
@@ -111,7 +114,8 @@ impl Task for DeviceShapTask {
         let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
         guarded("the SHAP computation", || match self.kind {
             DeviceKind::PathDependent => {
-                let (s, used) = gpu::path_dependent(self.device, &self.model, &x, &ctl)?;
+                let cpu = || self.prepared.path_dependent(&x, &ctl);
+                let (s, used) = gpu::path_dependent_or(self.device, &self.model, &x, &ctl, cpu)?;
                 Ok(DeviceRaw {
                     rows: s.rows,
                     outputs: s.outputs,
@@ -121,7 +125,8 @@ impl Task for DeviceShapTask {
                 })
             }
             DeviceKind::Interactions => {
-                let (s, used) = gpu::interactions(self.device, &self.model, &x, &ctl)?;
+                let cpu = || self.prepared.interactions(&x, &ctl);
+                let (s, used) = gpu::interactions_or(self.device, &self.model, &x, &ctl, cpu)?;
                 Ok(DeviceRaw {
                     rows: s.rows,
                     outputs: s.outputs,
@@ -181,6 +186,7 @@ impl Model {
         let device = device.parse().map_err(crate::error::to_napi)?;
         Ok(AsyncTask::new(DeviceShapTask {
             model: self.inner.clone(),
+            prepared: self.prepared.clone(),
             columns,
             kind,
             device,

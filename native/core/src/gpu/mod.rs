@@ -194,6 +194,20 @@ pub fn path_dependent(
     x: &Matrix,
     ctl: &RunControl,
 ) -> Result<(ShapValues, Used)> {
+    path_dependent_or(device, model, x, ctl, || {
+        shap::path_dependent(model, x, ctl)
+    })
+}
+
+/// [`path_dependent`] with `cpu` computing the CPU values (e.g. from a
+/// [`shap::Prepared`] whose plans are already built).
+pub fn path_dependent_or(
+    device: Device,
+    model: &Arc<Ensemble>,
+    x: &Matrix,
+    ctl: &RunControl,
+    cpu: impl Fn() -> Result<ShapValues>,
+) -> Result<(ShapValues, Used)> {
     model.check_input(x)?;
     dispatch(
         device,
@@ -201,7 +215,7 @@ pub fn path_dependent(
         x.rows(),
         ctl,
         |g| run_path(g, model, x, ctl),
-        || shap::path_dependent(model, x, ctl),
+        cpu,
     )
 }
 
@@ -212,6 +226,17 @@ pub fn interactions(
     x: &Matrix,
     ctl: &RunControl,
 ) -> Result<(InteractionValues, Used)> {
+    interactions_or(device, model, x, ctl, || shap::interactions(model, x, ctl))
+}
+
+/// [`interactions`] with `cpu` computing the CPU values.
+pub fn interactions_or(
+    device: Device,
+    model: &Arc<Ensemble>,
+    x: &Matrix,
+    ctl: &RunControl,
+    cpu: impl Fn() -> Result<InteractionValues>,
+) -> Result<(InteractionValues, Used)> {
     model.check_input(x)?;
     dispatch(
         device,
@@ -219,7 +244,7 @@ pub fn interactions(
         x.rows(),
         ctl,
         |g| run_interactions(g, model, x, ctl),
-        || shap::interactions(model, x, ctl),
+        cpu,
     )
 }
 
