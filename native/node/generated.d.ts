@@ -19,6 +19,10 @@ export declare class Background {
 
 /** A tree ensemble (XGBoost JSON/UBJ or LightGBM text) loaded in the native core. */
 export declare class Model {
+  /** Path-dependent TreeSHAP on `device` (`auto`, `cpu` or `gpu`); the result names where it ran. */
+  shapPathDependentOn(columns: Array<JsColumn>, threads: number, device: string, run: NativeRun): Promise<DeviceShapResult>
+  /** SHAP interaction values on `device` (`auto`, `cpu` or `gpu`); the result names where it ran. */
+  shapInteractionsOn(columns: Array<JsColumn>, threads: number, device: string, run: NativeRun): Promise<DeviceShapResult>
   /** Loads a model file; the format is sniffed from its content. */
   static fromFile(path: string): Model
   /** Loads a model from bytes; `name` is used in error messages. */
@@ -111,6 +115,20 @@ export declare class NativeRun {
  */
 export declare function addShapSums(values: Float64Array, rows: number, outputs: number, sumAbs: Float64Array, sumBase: Float64Array): ShapSums
 
+/** A result and the device that computed it. */
+export interface DeviceShapResult {
+  /** Input rows. */
+  rows: number
+  /** Model outputs. */
+  outputs: number
+  /** Model features. */
+  features: number
+  /** Values, laid out as `shapPathDependent` / `shapInteractions` lay them out. */
+  values: Float64Array
+  /** `cpu` or `gpu`: where it ran. */
+  device: string
+}
+
 /** Per-feature totals over all splits (`gain`, `cover`, `weight` = split count). */
 export interface FeatureStats {
   /** Sum of split gains per feature. */
@@ -119,6 +137,23 @@ export interface FeatureStats {
   cover: Float64Array
   /** Number of splits per feature. */
   weight: Float64Array
+}
+
+/** Probes the GPU backend (driver, device, kernels built by NVRTC); the outcome is kept. */
+export declare function gpuInfo(): GpuInfo
+
+/** Whether a GPU is usable here, and which (the first call starts the CUDA backend). */
+export interface GpuInfo {
+  /** True when `device: gpu` can run. */
+  available: boolean
+  /** Device name, when available. */
+  name?: string
+  /** Compute capability such as `9.0`, when available. */
+  computeCapability?: string
+  /** Device memory in bytes, when available. */
+  memory?: number
+  /** Why there is none, when not available. */
+  reason?: string
 }
 
 /** One feature column as JS gives it: the values buffer of an Arrow Float64 or Float32 column. */

@@ -112,29 +112,27 @@ impl Task for DeviceShapTask {
             progress: Some(&progress),
         };
         let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
-        guarded("the SHAP computation", || match self.kind {
-            DeviceKind::PathDependent => {
-                let cpu = || self.prepared.path_dependent(&x, &ctl);
-                let (s, used) = gpu::path_dependent_or(self.device, &self.model, &x, &ctl, cpu)?;
-                Ok(DeviceRaw {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                    used,
-                })
-            }
-            DeviceKind::Interactions => {
-                let cpu = || self.prepared.interactions(&x, &ctl);
-                let (s, used) = gpu::interactions_or(self.device, &self.model, &x, &ctl, cpu)?;
-                Ok(DeviceRaw {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                    used,
-                })
-            }
+        guarded("the SHAP computation", || {
+            let (rows, outputs, features, values, used) = match self.kind {
+                DeviceKind::PathDependent => {
+                    let cpu = || self.prepared.path_dependent(&x, &ctl);
+                    let (s, used) =
+                        gpu::path_dependent_or(self.device, &self.model, &x, &ctl, cpu)?;
+                    (s.rows, s.outputs, s.features, s.values, used)
+                }
+                DeviceKind::Interactions => {
+                    let cpu = || self.prepared.interactions(&x, &ctl);
+                    let (s, used) = gpu::interactions_or(self.device, &self.model, &x, &ctl, cpu)?;
+                    (s.rows, s.outputs, s.features, s.values, used)
+                }
+            };
+            Ok(DeviceRaw {
+                rows,
+                outputs,
+                features,
+                values,
+                used,
+            })
         })
     }
 
