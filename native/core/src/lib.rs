@@ -19,6 +19,7 @@ pub mod gpu;
 pub mod kernel;
 pub mod matrix;
 pub mod model;
+pub mod rng;
 pub mod shap;
 pub mod sums;
 

@@ -11,7 +11,7 @@
 //! Missing values (NaN) are ignored by the k-means distances and means; a centre
 //! whose cluster has only NaN in a feature keeps NaN there.
 
-use super::rng::Rng;
+use crate::rng::Rng;
 use crate::{Error, Matrix, Result};
 
 /// Background rows beyond which shap warns that KernelSHAP will be slow.

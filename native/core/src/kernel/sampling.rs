@@ -30,8 +30,8 @@
 //! non-empty subset is enumerated with its exact Shapley kernel weight, and the
 //! weighted least squares solution is the exact Shapley value.
 
-use super::rng::Rng;
-use std::collections::{HashMap, HashSet};
+use crate::rng::Rng;
+use std::collections::HashSet;
 
 /// The coalitions one row is explained with, over its `m` varying features.
 #[derive(Clone, Debug, Default)]
@@ -419,7 +419,8 @@ fn enumerate_sizes(p: &mut Plan, nsamples: usize, exact: bool) -> (Vec<f64>, usi
 
 /// shap's own plan, draw for draw in structure (sizes drawn from the kernel weights,
 /// subsets drawn with replacement, duplicates merged into weights, the middle size of
-/// an even `m` unpaired): kept to compare [`plan`] with.
+/// an even `m` unpaired): kept to compare [`plan`] with (tests only: the `testing` feature).
+#[cfg(any(test, feature = "testing"))]
 pub fn plan_shap(m: usize, nsamples: usize, rng: &mut Rng) -> Plan {
     assert!(m >= 2, "a coalition plan needs at least two players");
     let words = m.div_ceil(64);
@@ -463,7 +464,7 @@ pub fn plan_shap(m: usize, nsamples: usize, rng: &mut Rng) -> Plan {
         })
         .collect();
     let mut perm: Vec<usize> = (0..m).collect();
-    let mut used: HashMap<Vec<u64>, usize> = HashMap::new();
+    let mut used: std::collections::HashMap<Vec<u64>, usize> = Default::default();
     let max_draws = 4 * samples_left;
     for _ in 0..max_draws {
         if samples_left == 0 {
@@ -581,7 +582,7 @@ mod tests {
                         p.len()
                     );
                 }
-                let mut seen = HashMap::new();
+                let mut seen = std::collections::HashMap::new();
                 for c in 0..p.len() {
                     assert!(
                         seen.insert(p.mask(c).to_vec(), c).is_none(),

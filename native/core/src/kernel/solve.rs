@@ -444,8 +444,8 @@ mod tests {
 
     #[test]
     fn fast_accumulation_equals_the_general_one() {
-        use super::super::rng::Rng;
         use super::super::sampling;
+        use crate::rng::Rng;
         let mut rng = Rng::new(4);
         for m in [2, 3, 7, 12, 40, 64] {
             for budget in [5, 60, 700] {

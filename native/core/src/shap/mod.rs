@@ -44,14 +44,17 @@
 use crate::{Ensemble, Error, Matrix, Result, RunControl, Tree};
 use rayon::prelude::*;
 
+#[cfg(any(test, feature = "testing"))]
 pub mod brute;
 mod interactions_impl;
 mod interventional_impl;
 mod linear;
 mod linear_row;
+#[cfg(any(test, feature = "testing"))]
 pub mod oracle;
 mod prepared;
 pub(crate) mod quadrature;
+#[cfg(any(test, feature = "testing"))]
 pub mod synth;
 
 pub use prepared::{PrepareWhat, Prepared};

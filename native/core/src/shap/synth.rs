@@ -7,48 +7,8 @@
 //!   quantiles, covers = row counts), so paths and covers look like trained ones.
 
 use crate::ensemble::{Link, ModelSource};
+pub use crate::rng::Rng;
 use crate::{Ensemble, Node, SplitKind, Tree, LEAF};
-
-/// SplitMix64: a small, fast, seedable generator (not for cryptography).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x853c_49e6_748f_ea9b)
-    }
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    /// Uniform in `lo..hi`.
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.f64()
-    }
-    /// Uniform integer in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.f64() < p
-    }
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.f64().max(1e-300);
-        let v = self.f64();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
 
 /// Which library's split kinds a random model uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +168,7 @@ pub fn random_rows(rng: &mut Rng, model: &Ensemble, n: usize) -> Vec<Vec<f64>> {
         .map(|_| {
             (0..model.num_features)
                 .map(|_| {
-                    let u = rng.f64();
+                    let u = rng.next_f64();
                     if u < 0.10 {
                         f64::NAN
                     } else if u < 0.15 {

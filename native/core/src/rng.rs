@@ -1,7 +1,7 @@
-//! A tiny seeded generator (SplitMix64): deterministic, dependency-free and
-//! good enough for drawing coalitions and k-means seeds.
+//! The one seeded generator of the crate (SplitMix64): deterministic, dependency-free,
+//! good enough for drawing coalitions, k-means seeds and synthetic test models.
 
-/// SplitMix64 (Steele, Lea & Flood 2014): one 64-bit state, full period.
+/// SplitMix64 (Steele, Lea & Flood 2014): one 64-bit state, full period. Not for cryptography.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 
@@ -46,5 +46,22 @@ impl Rng {
                 return (v % n) as usize;
             }
         }
+    }
+
+    /// Uniform in `lo..hi`.
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next_f64()
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.next_f64() < p
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = self.next_f64().max(1e-300);
+        let v = self.next_f64();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 }
