@@ -158,7 +158,7 @@ export class TreeModel {
 
   /**
    * Path-dependent SHAP values of one row, synchronously on the calling thread (no
-   * thread-pool hop; about a millisecond or less for 500 trees of depth 8).
+   * thread-pool hop; `npm run bench:latency` measures it against XGBoost and treeshap).
    * @param row values in feature order, or an object keyed by feature name (see {@link RowValues}).
    * @returns `outputs × (features + 1)` values, row-major: output k's SHAP values at
    *   `k*(M+1) … k*(M+1)+M-1`, its base value at `k*(M+1)+M` (XGBoost `pred_contribs` for one row).
