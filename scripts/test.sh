@@ -45,6 +45,10 @@ else
   echo "setup-python.sh failed: no MLflow server, MLFLOW_TEST_URI is not set"
 fi
 
+echo "== headless Chromium (tests/report/browser.test.ts) =="
+# installs Debian's chromium when absent (apt-get as root, else sudo); the specs fail without it
+bash scripts/ensure-chromium.sh || echo "ensure-chromium.sh failed: the report browser specs will fail"
+
 echo "== ava (TypeScript surface) =="
 npx ava --tap 2>&1 | tee "$log_dir/ava.log"
 ava_rc=${PIPESTATUS[0]}
