@@ -161,3 +161,9 @@ export type { BatchPredictor, PredictFunction } from './kernel/explain_kernel.ts
 export { loadTfjsModel, TfjsModel } from './kernel/tfjs.ts';
 export { parseBackgroundSummary } from './native/kernel.ts';
 export type { KernelExplainOptions, KernelLink, KernelShapResult } from './native/kernel.ts';
+
+// ── reports, plots and explanation drift ─────────────────────────────────────
+export * from './report/index.ts';
+export { HtmlReportConfig, ReportConfig } from './report/config.ts';
+export type { HtmlReportConfigInput } from './report/config.ts';
+export { withInputColumns, withInputFields } from './core/input_columns.ts';

@@ -34,7 +34,9 @@ test('defaults: Champion, CustomLoader, LocalRegistry `registry`, explainer auto
     device: 'auto',
     threads: 0,
     batch_rows: 65536,
+    include_inputs: false,
   });
+  t.is(job.report, undefined);
   t.deepEqual(job.alerts, { KIND: 'ConsoleAlerts' });
   t.deepEqual(job.logger, { level: 'info', format: 'pretty' });
   t.is(job.interactions_explanations, undefined);

@@ -7,7 +7,7 @@ import type * as arrow from 'apache-arrow';
 import { explainModel, SamplesExplainer } from '../../ts/core/explainers.ts';
 import { featureColumns } from '../../ts/io/datasets/features.ts';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
-import { TreeModel, type FeatureColumn } from '../../ts/native.ts';
+import { TreeModel, type FeatureColumn } from '../../ts/native/tree_model.ts';
 import { join } from 'node:path';
 import { ROOT } from '../core/_fixtures.ts';
 

@@ -4,7 +4,7 @@
  * - `arrowshap run CONFIG [--set k=v …] [--schema]`
  * - `arrowshap explain --model FILE --inputs FILE --samples-out FILE [--model-out FILE]
  *   [--interactions-out FILE] [--algorithm A] [--background FILE] [--nsamples N]
- *   [--limit N] [--id-column NAME] [--threads N]`
+ *   [--limit N] [--id-column NAME] [--threads N] [--include-inputs] [--report FILE]`
  * - `arrowshap registry register|alias|list --registry DIR --name NAME …`
  *
  * Errors: one line `arrowshap: MESSAGE` on stderr per problem (a config with
@@ -51,6 +51,10 @@ export interface ExplainArgs {
   idColumn?: string;
   threads?: number;
   batchRows?: number;
+  /** Add the feature values to the samples table (`input.<feature>` columns). */
+  includeInputs?: boolean;
+  /** Write the HTML report here. */
+  report?: string;
   verbose?: boolean;
 }
 
@@ -76,7 +80,9 @@ export function explainJobConfig(args: ExplainArgs): ExplanationsJobConfigInput 
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
       ...(args.batchRows !== undefined ? { batch_rows: args.batchRows } : {}),
       ...(args.idColumn ? { id_column: args.idColumn } : {}),
+      ...(args.includeInputs ? { include_inputs: true } : {}),
     },
+    ...(args.report ? { report: { KIND: 'HtmlReport', path: abs(args.report) } } : {}),
     logger: { level: args.verbose ? 'debug' : 'warn' },
   } as ExplanationsJobConfigInput;
 }
@@ -200,7 +206,9 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('limit', { type: 'number', describe: 'explain the first N rows' })
           .option('id-column', { type: 'string', describe: 'carry this column instead of `row`' })
           .option('threads', { type: 'number', describe: 'native threads (0 = all cores)' })
-          .option('batch-rows', { type: 'number', describe: 'rows per native call (default 65536)' }),
+          .option('batch-rows', { type: 'number', describe: 'rows per native call (default 65536)' })
+          .option('include-inputs', { type: 'boolean', describe: 'add the feature values to the samples table (input.<feature> columns)' })
+          .option('report', { type: 'string', describe: 'write a self-contained HTML report (charts, model card) here' }),
       async (args) => {
         for (const flag of ['limit', 'threads', 'nsamples', 'batch-rows'] as const) {
           const v = args[flag];

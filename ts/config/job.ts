@@ -13,6 +13,7 @@ import { LoaderConfig } from '../io/registries/loaders.ts';
 import { RegistryConfig } from '../io/registries/registry.ts';
 import { AlertsConfig } from '../io/services/alerts.ts';
 import { LoggerConfig } from '../io/services/logger.ts';
+import { ReportConfig } from '../report/config.ts';
 
 /** The default registry: `registry/` beside the config file, model name `model`. */
 export const DEFAULT_REGISTRY = { KIND: 'LocalRegistry', path: 'registry', name: 'model' } as const;
@@ -36,6 +37,8 @@ export const ExplainerConfig = z
     batch_rows: z.number().int().positive().default(DEFAULT_BATCH_ROWS),
     /** Carry this input column instead of `row` in the samples tables. */
     id_column: z.string().min(1).optional(),
+    /** Add each feature's value beside its SHAP value: `input.<feature>` float64 columns after `base_value`. */
+    include_inputs: z.boolean().default(false),
   })
   .strict();
 /** `job.explainer` as written. */
@@ -63,6 +66,8 @@ export const ExplanationsJobConfig = z
     registry: RegistryConfig.default({ ...DEFAULT_REGISTRY }),
     /** How samples are explained. */
     explainer: ExplainerConfig.default(ExplainerConfig.parse({})),
+    /** An HTML report of the run (`{KIND: HtmlReport, path}`), written with the tables. */
+    report: ReportConfig.optional(),
     /** Who is told when the job finishes. */
     alerts: AlertsConfig.default({ KIND: 'ConsoleAlerts' }),
     /** Logging. */

@@ -12,6 +12,7 @@ import { checkColumns, gpuInfo, native, type DeviceRunOptions, type FeatureColum
 import type { KernelExplainOptions, KernelShapResult } from '../native/kernel.ts';
 import type { FeatureStats } from '../native/tree_model.ts';
 import { checkBatchRows, DEFAULT_BATCH_ROWS } from './batches.ts';
+import { withInputColumns, withInputFields } from './input_columns.ts';
 import {
   interactionsBatch,
   interactionsSchema,
@@ -61,6 +62,8 @@ export interface ExplainSamplesOptions {
   background?: FeatureColumn[];
   /** Coalitions sampled per row by `kernel` (default shap's `2M + 2048`). */
   nsamples?: number;
+  /** Add each feature's value beside its SHAP value: `input.<feature>` columns after `base_value`. */
+  includeInputs?: boolean;
   /** Also compute SHAP interaction values (path-dependent only). */
   interactions?: boolean;
   /** Device (default `auto`; see {@link Device}). */
@@ -232,7 +235,8 @@ export class SamplesExplainer {
 
   /** Schema of the samples table (`ids`: the id column carried, if any). */
   samplesSchema(ids?: IdColumn): arrow.Schema {
-    return samplesSchema(this.model.featureNames, this.model.numOutputs, ids);
+    const schema = samplesSchema(this.model.featureNames, this.model.numOutputs, ids);
+    return this.options.includeInputs ? withInputFields(schema, this.model.featureNames) : schema;
   }
 
   /** Schema of the interactions table. */
@@ -283,7 +287,8 @@ export class SamplesExplainer {
     const sums = native().addShapSums(result.values, result.rows, result.outputs, this.sumAbs, this.sumBase);
     this.sumAbs = sums.sumAbs;
     this.sumBase = sums.sumBase;
-    const samples = samplesBatch(result, names, tableOpts);
+    let samples = samplesBatch(result, names, tableOpts);
+    if (options.includeInputs) samples = withInputColumns(samples, names, columns, model.numOutputs);
     let interactions: arrow.RecordBatch | undefined;
     if (options.interactions) {
       const inter = await model.shapInteractions(columns, runOpts(rows));

@@ -1,4 +1,5 @@
 /** The alert an explanations run sends: its title, one-line message and key figures. */
+import { pathToFileURL } from 'node:url';
 import type * as arrow from 'apache-arrow';
 import type { SamplesSummary } from '../core/explainers.ts';
 import type { AlertFields } from '../io/services/alerts.ts';
@@ -12,14 +13,19 @@ export function alertMessage(modelUri: string, s: SamplesSummary, seconds: numbe
   return `${modelUri}: ${s.rows} samples × ${s.features} features${outputs} explained in ${seconds.toFixed(2)} s`;
 }
 
-/** Key figures of the alert: samples, features, outputs, top 5 features by importance, wall time. */
-export function alertFields(modelUri: string, s: SamplesSummary, models: arrow.Table, seconds: number): AlertFields {
+/**
+ * Key figures of the alert: samples, features, outputs, the top 5 features by mean
+ * |SHAP| (by gain importance when no sample was explained), wall time, and the
+ * report's `file://` URL when one was written.
+ */
+export function alertFields(modelUri: string, s: SamplesSummary, models: arrow.Table, seconds: number, reportPath?: string): AlertFields {
   const features = models.getChild('feature')!.toArray() as string[];
-  const importance = models.getChild('importance')!.toArray() as Float64Array;
+  const byShap = s.rows > 0 && models.getChild('mean_abs_shap') !== null;
+  const score = models.getChild(byShap ? 'mean_abs_shap' : 'importance')!.toArray() as Float64Array;
   const top = [...features.keys()]
-    .sort((a, b) => importance[b] - importance[a])
+    .sort((a, b) => score[b] - score[a] || a - b)
     .slice(0, 5)
-    .map((i) => `${features[i]} (${importance[i].toFixed(3)})`)
+    .map((i) => `${features[i]} (${Number(score[i].toPrecision(4))})`)
     .join(', ');
   return {
     model: modelUri,
@@ -28,6 +34,8 @@ export function alertFields(modelUri: string, s: SamplesSummary, models: arrow.T
     features: s.features,
     outputs: s.outputs,
     top_features: top || '(none)',
+    ranked_by: byShap ? 'mean |SHAP|' : 'gain importance',
     wall_time_s: Number(seconds.toFixed(3)),
+    ...(reportPath ? { report: pathToFileURL(reportPath).href } : {}),
   };
 }

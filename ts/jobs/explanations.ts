@@ -30,6 +30,7 @@
  * alert is sent after the outputs are in place; an alert that cannot be
  * delivered is logged as a warning and the run succeeds.
  */
+import { resolve } from 'node:path';
 import * as arrow from 'apache-arrow';
 import winston from 'winston';
 import type { ExplanationsJobConfig, ExplanationsJobConfigInput } from '../config/job.ts';
@@ -56,6 +57,8 @@ import {
   type ExplanationsTimings,
 } from './explanations_types.ts';
 import { JobOutputs, type OutputSpec } from './outputs.ts';
+import { ReportCollector } from '../report/collector.ts';
+import { buildReport, writeReport } from '../report/report.ts';
 
 export { ALERT_TITLE, DEFAULT_KEEP_ROWS };
 export type { ExplanationsJobOptions, ExplanationsJobOutput, ExplanationsRows, ExplanationsTimings };
@@ -97,6 +100,8 @@ interface Loaded {
 interface Explained {
   samples: SamplesSummary;
   rows: ExplanationsRows;
+  /** What the report is built from (with `report`). */
+  report?: ReportCollector;
   kept?: Pick<ExplanationsJobOutput, 'inputs' | 'featureColumns' | 'ids' | 'samplesExplanations' | 'interactions'>;
 }
 
@@ -145,9 +150,9 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       const loaded = await this.loadModel(plan, inputs);
       const modelTable = await this.explainModel(loaded);
       const explained = await this.explainSamples(plan, inputs, loaded);
-      const { modelsExplanations, written } = await this.write(modelTable, explained);
+      const { modelsExplanations, written } = await this.write(modelTable, explained, loaded);
       const seconds = (performance.now() - started) / 1000;
-      const { fields, sent } = await this.notify(loaded.modelUri, explained.samples, modelsExplanations, seconds);
+      const { fields, sent } = await this.notify(loaded.modelUri, explained.samples, modelsExplanations, seconds, written.report);
       this.timings.total = performance.now() - started;
       this.logDone(explained.rows);
       return {
@@ -269,6 +274,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       background: loaded.backgroundColumns,
       nsamples: explainer.nsamples,
       interactions: explainer.interactions,
+      includeInputs: explainer.include_inputs,
       device: explainer.device,
       threads: explainer.threads,
       signal: options.signal,
@@ -286,6 +292,14 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     const samplesOut = this.outputs.get('samples_explanations')!;
     const interactionsOut = this.outputs.get('interactions_explanations');
     const keeping = plan.keepRows > 0 ? new KeptTables() : undefined;
+    const report = config.report
+      ? new ReportCollector(model.featureNames, model.numOutputs, {
+          sampleRows: config.report.sample_rows,
+          rows: config.report.rows,
+          waterfalls: config.report.waterfalls,
+          seed: config.report.seed,
+        })
+      : undefined;
     let kept = keeping !== undefined;
     let inputRows = 0;
     let batchCount = 0;
@@ -301,6 +315,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
           await samplesOut.write(out.samples);
           if (interactionsOut && out.interactions) await interactionsOut.write(out.interactions);
         });
+        report?.add(out.samples, columns, out.interactions);
       }
       kept &&= inputRows + current.numRows <= plan.keepRows;
       if (kept) keeping!.add(current, out);
@@ -319,24 +334,60 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       batches: samples.batches,
     });
     if (interactionsOut) logger.debug(`interactions: ${rows.interactions} rows × ${interactionsOut.schema.fields.length} columns`);
-    return { samples, rows, kept: kept ? keeping!.tables(this, model, samplesOut.schema, interactionsOut?.schema) : undefined };
+    return { samples, rows, report, kept: kept ? keeping!.tables(this, model, samplesOut.schema, interactionsOut?.schema) : undefined };
   }
 
-  /** 6. Completes the model table with mean |SHAP|, writes it, and commits every output together. */
-  protected async write(modelTable: arrow.Table, explained: Explained): Promise<{ modelsExplanations: arrow.Table; written: Record<string, string> }> {
-    this.logger.info(`[6/7] writing ${this.outputs.paths()}`);
+  /**
+   * 6. Completes the model table with mean |SHAP|, writes it, renders the report
+   * (with `report`), commits every table together, then writes the report file
+   * (atomically, under `written.report`).
+   */
+  protected async write(
+    modelTable: arrow.Table,
+    explained: Explained,
+    loaded: Loaded,
+  ): Promise<{ modelsExplanations: arrow.Table; written: Record<string, string> }> {
+    const reportConfig = this.config.report;
+    this.logger.info(`[6/7] writing ${this.outputs.paths()}${reportConfig ? `, ${reportConfig.path}` : ''}`);
     const modelsExplanations = withMeanAbsShap(modelTable, explained.samples.meanAbsShap);
+    const html =
+      reportConfig && explained.report
+        ? await this.step('write', () =>
+            buildReport({
+              card: {
+                modelUri: loaded.modelUri,
+                version: loaded.modelVersion.version,
+                algorithm: explained.samples.algorithm,
+                objective: loaded.model.objective,
+                source: loaded.model.source,
+                trees: loaded.model.numTrees,
+                inputs: this.config.inputs_samples.path,
+                timings: { read: this.timings.read, load: this.timings.load, explainSamples: this.timings.explainSamples },
+              },
+              sample: explained.report!.result(),
+              importances: modelsExplanations,
+              title: reportConfig.title,
+              maxDisplay: reportConfig.max_display,
+              dependencePlots: reportConfig.dependence_plots,
+            }),
+          )
+        : undefined;
     const written = await this.step('write', async () => {
       await this.outputs.get('models_explanations')?.write(modelsExplanations);
-      return this.outputs.commit(this.options.signal);
+      const paths = await this.outputs.commit(this.options.signal);
+      if (reportConfig && html !== undefined) {
+        await writeReport(resolve(reportConfig.path), html);
+        paths.report = resolve(reportConfig.path);
+      }
+      return paths;
     });
     return { modelsExplanations, written };
   }
 
   /** 7. Sends the alert (after the outputs are in place: a failed alert loses nothing, it is logged). */
-  protected async notify(modelUri: string, samples: SamplesSummary, modelsExplanations: arrow.Table, seconds: number) {
+  protected async notify(modelUri: string, samples: SamplesSummary, modelsExplanations: arrow.Table, seconds: number, reportPath?: string) {
     const alerts = this.alerts!;
-    const fields = alertFields(modelUri, samples, modelsExplanations, seconds);
+    const fields = alertFields(modelUri, samples, modelsExplanations, seconds, reportPath);
     this.logger.info(`[7/7] notifying: ${alerts.describe()}`);
     const sent = await this.step('notify', async () => {
       try {

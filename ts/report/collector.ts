@@ -175,8 +175,9 @@ export class ReportCollector {
     const k = this.outputs;
     const m = this.featureNames.length;
     const keyCount = samples.schema.fields[1]?.name === OUTPUT_COLUMN && k > 1 ? 2 : 1;
-    if (samples.numCols !== keyCount + m + 1) {
-      throw new Error(`report: the samples batch has ${samples.numCols} columns, expected ${keyCount + m + 1}`);
+    // (any columns after base_value, such as the `input.` feature values, are not read)
+    if (samples.numCols < keyCount + m + 1 || samples.schema.fields[keyCount + m].name !== 'base_value') {
+      throw new Error(`report: the samples batch has ${samples.numCols} columns, expected ${keyCount} key columns, ${m} features and base_value`);
     }
     const n = samples.numRows;
     if (n % k !== 0) throw new Error(`report: ${n} samples rows is not a multiple of ${k} outputs`);

@@ -18,15 +18,10 @@
  * Explanation built from a one-chunk table holds views of its columns, not copies.
  */
 import * as arrow from 'apache-arrow';
+import { inputColumnName } from '../core/input_columns.ts';
 import { BASE_VALUE_COLUMN, OUTPUT_COLUMN, ROW_COLUMN } from '../core/schemas.ts';
 
-/** Prefix of the feature-value columns of the samples table (`explainer.include_inputs`). */
-export const INPUT_COLUMN_PREFIX = 'input.';
-
-/** The name of the feature-value column of `feature` in the samples table. */
-export function inputColumnName(feature: string): string {
-  return `${INPUT_COLUMN_PREFIX}${feature}`;
-}
+export { INPUT_COLUMN_PREFIX, inputColumnName } from '../core/input_columns.ts';
 
 /** What an {@link Explanation} is built from (column-major, as in the tables). */
 export interface ExplanationInit {
