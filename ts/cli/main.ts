@@ -18,7 +18,9 @@ import cliProgress from 'cli-progress';
 import yargs, { type Argv } from 'yargs';
 import { ConfigError } from '../config/errors.ts';
 import type { ExplanationsJobConfigInput } from '../config/job.ts';
-import { configJsonSchema, loadConfig } from '../config/load.ts';
+import type { CompareJobConfigInput } from '../config/compare.ts';
+import { configJsonSchema, loadAnyConfig } from '../config/load.ts';
+import { CompareJob } from '../jobs/compare.ts';
 import { ALGORITHMS } from '../core/explainers.ts';
 import { readerConfigForPath } from '../io/datasets/reader.ts';
 import { writerConfigForPath } from '../io/datasets/writer.ts';
@@ -184,8 +186,12 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
         }
         if (!args.config) throw new UsageError('run: missing CONFIG (the config file), or --schema');
         const sets = args.set === undefined ? [] : ([] as string[]).concat(args.set as string | string[]);
-        const config = await loadConfig(args.config, sets);
+        const config = await loadAnyConfig(args.config, sets);
         if (args.verbose) config.job.logger.level = 'debug';
+        if (config.job.KIND === 'CompareJob') {
+          await new CompareJob(config.job, { signal: controller.signal }).execute();
+          return;
+        }
         const job = new ExplanationsJob(config.job, { signal: controller.signal, onProgress: bar.onProgress });
         await job.execute();
       },
@@ -222,6 +228,47 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           onProgress: bar.onProgress,
         });
         await job.execute();
+      },
+    )
+    .command(
+      'compare',
+      'explain two model files on the same samples and write the per-feature explanation drift',
+      (y) =>
+        y
+          .option('champion', { type: 'string', demandOption: true, describe: 'model file compared against (A)' })
+          .option('challenger', { type: 'string', demandOption: true, describe: 'candidate model file (B)' })
+          .option('inputs', { type: 'string', demandOption: true, describe: 'samples both explain' })
+          .option('out', { type: 'string', demandOption: true, describe: 'drift table output (.parquet, .csv, .arrow, …)' })
+          .option('report', { type: 'string', describe: 'write the drift report page (HTML) here' })
+          .option('labels', { type: 'string', default: 'Champion,Challenger', describe: 'names of A and B, comma-separated' })
+          .option('algorithm', { choices: ALGORITHMS, default: 'auto' as const, describe: 'SHAP algorithm (both)' })
+          .option('background', { type: 'string', describe: 'background sample (tree-interventional, kernel)' })
+          .option('limit', { type: 'number', describe: 'compare on the first N rows' })
+          .option('threads', { type: 'number', describe: 'native threads (0 = all cores)' }),
+      async (args) => {
+        const labels = args.labels.split(',').map((s) => s.trim());
+        if (labels.length !== 2 || labels.some((l) => l === '')) throw new UsageError(`--labels: expected two names A,B, got ${args.labels}`);
+        for (const flag of ['limit', 'threads'] as const) {
+          const v = args[flag];
+          const min = flag === 'threads' ? 0 : 1;
+          if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${String(v)}`);
+        }
+        const side = (file: string, label: string) => ({ alias_or_version: label, label, registry: { KIND: 'FileRegistry', path: resolve(file) } });
+        const config = {
+          KIND: 'CompareJob',
+          inputs_samples: readerConfigForPath(resolve(args.inputs), args.limit),
+          champion: side(args.champion, labels[0]),
+          challenger: side(args.challenger, labels[1]),
+          drift_explanations: writerConfigForPath(resolve(args.out)),
+          ...(args.report ? { report: { KIND: 'HtmlReport', path: resolve(args.report) } } : {}),
+          explainer: {
+            algorithm: args.algorithm,
+            ...(args.background ? { background: readerConfigForPath(resolve(args.background)) } : {}),
+            ...(args.threads !== undefined ? { threads: args.threads } : {}),
+          },
+          logger: { level: args.verbose ? 'debug' : 'warn' },
+        } as CompareJobConfigInput;
+        await new CompareJob(config, { signal: controller.signal }).execute();
       },
     )
     .command('registry', 'manage a local model registry', (y) =>
@@ -279,7 +326,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
         .demandCommand(1, 'registry: name a subcommand: register, alias or list')
         .strict(),
     )
-    .demandCommand(1, 'name a command: run, explain or registry (see --help)')
+    .demandCommand(1, 'name a command: run, explain, compare or registry (see --help)')
     .strict()
     .version(false)
     .help()

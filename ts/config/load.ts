@@ -16,6 +16,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { validate } from './errors.ts';
+import { CompareConfig } from './compare.ts';
 import { Config, ExplanationsJobConfig } from './job.ts';
 
 /** Job configs that came out of {@link parseConfig} / {@link parseJobConfig}: not validated again. */
@@ -111,6 +112,24 @@ export function parseConfigText(text: string, file: string): unknown {
  * @throws {ConfigError} with one line per issue, or an Error naming the file.
  */
 export async function loadConfig(file: string, sets: readonly string[] = []): Promise<Config> {
+  const raw = await readRawConfig(file, sets);
+  return parseConfig(raw, { baseDir: dirname(resolve(file)), source: file });
+}
+
+/**
+ * Loads a config file of any job kind: an `ExplanationsJob` config as
+ * {@link loadConfig}, or a `CompareJob` config (`job.KIND: CompareJob`).
+ * @throws {ConfigError} with one line per issue, or an Error naming the file.
+ */
+export async function loadAnyConfig(file: string, sets: readonly string[] = []): Promise<Config | CompareConfig> {
+  const raw = await readRawConfig(file, sets);
+  const kind = (raw.job as { KIND?: unknown } | undefined)?.KIND;
+  if (kind !== 'CompareJob') return parseConfig(raw, { baseDir: dirname(resolve(file)), source: file });
+  return resolvePaths(validate(CompareConfig, raw, { source: file }), dirname(resolve(file)));
+}
+
+/** A config file's mapping with the `--set` overrides applied (paths they set made absolute against the cwd). */
+async function readRawConfig(file: string, sets: readonly string[]): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -124,7 +143,7 @@ export async function loadConfig(file: string, sets: readonly string[] = []): Pr
   // relative path, written in the file or a default, resolves against the file's directory.
   const withSets = raw as Record<string, unknown>;
   for (const s of sets) applySet(withSets, s);
-  return parseConfig(withSets, { baseDir: dirname(resolve(file)), source: file });
+  return withSets;
 }
 
 /** The JSON Schema of the config file (`arrowshap run --schema`). */

@@ -123,11 +123,18 @@ interface BatchView {
   ids: (r: number) => number | bigint | string;
 }
 
-function f64Column(batch: arrow.RecordBatch, index: number): Float64Array {
+/** Column `index` of a record batch as float64 values (a view of a one-chunk float64 column). */
+export function f64Column(batch: arrow.RecordBatch, index: number): Float64Array {
   const col = batch.getChildAt(index)!;
   const d = col.data[0];
   if (col.data.length === 1 && col.nullCount === 0 && d.values instanceof Float64Array) return d.values.subarray(0, d.length); // (sliced Data's values start at its first row)
   return Float64Array.from({ length: col.length }, (_, i) => Number(col.get(i)));
+}
+
+/** The SHAP value columns (one per feature, rows × outputs values) of a samples explanations record batch. */
+export function shapColumns(samples: arrow.RecordBatch, features: number, outputs: number): Float64Array[] {
+  const keyCount = outputs > 1 ? 2 : 1;
+  return Array.from({ length: features }, (_, j) => f64Column(samples, keyCount + j));
 }
 
 /** Gathers the report's data over a streamed run (see the module doc). */
