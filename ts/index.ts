@@ -167,3 +167,8 @@ export * from './report/index.ts';
 export { HtmlReportConfig, ReportConfig } from './report/config.ts';
 export type { HtmlReportConfigInput } from './report/config.ts';
 export { withInputColumns, withInputFields } from './core/input_columns.ts';
+export { COMPARE_ALERT_TITLE, CompareJob, DRIFT_ALERT_TITLE } from './jobs/compare.ts';
+export type { ComparedModel, CompareJobOptions, CompareJobOutput } from './jobs/compare.ts';
+export { CompareConfig, CompareJobConfig, CompareReportConfig, DriftThresholdsConfig, ModelRefConfig } from './config/compare.ts';
+export type { CompareJobConfigInput } from './config/compare.ts';
+export { loadAnyConfig } from './config/load.ts';
