@@ -9,6 +9,7 @@ import { featureColumns } from '../../ts/io/datasets/features.ts';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { TreeModel, type FeatureColumn } from '../../ts/native/tree_model.ts';
 import { join } from 'node:path';
+import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import { ROOT } from '../core/_fixtures.ts';
 
 /** One model explained over its inputs. */
@@ -33,6 +34,17 @@ export async function explainFile(modelPath: string, inputsPath: string, opts: {
   const samples = new (await import('apache-arrow')).Table([out.samples]);
   const interactions = out.interactions ? new (await import('apache-arrow')).Table([out.interactions]) : undefined;
   return { model, inputs, columns, samples, interactions, modelsTable: explainModel(model, summary.meanAbsShap), meanAbsShap: summary.meanAbsShap };
+}
+
+/** Alerts that record what they were sent. */
+export class RecordingAlerts implements Alerts {
+  sent: { title: string; message: string; fields: AlertFields }[] = [];
+  async notify(title: string, message: string, fields: AlertFields = {}): Promise<void> {
+    this.sent.push({ title, message, fields });
+  }
+  describe(): string {
+    return 'recording';
+  }
 }
 
 /** The diabetes demo model (10 features, regression) over its 442 rows. */

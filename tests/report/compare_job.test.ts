@@ -10,27 +10,16 @@ import { join } from 'node:path';
 import { loadAnyConfig } from '../../ts/config/load.ts';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { LocalRegistry } from '../../ts/io/registries/registry.ts';
-import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import { CompareJob, DRIFT_ALERT_TITLE } from '../../ts/jobs/compare.ts';
 import { compareExplanations, DRIFT_COLUMNS } from '../../ts/report/drift.ts';
 import { Explanation } from '../../ts/report/explanation.ts';
 import { ROOT } from '../core/_fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { explainFile } from './_report.ts';
+import { explainFile, RecordingAlerts } from './_report.ts';
 
 const CHAMPION = 'tests/fixtures/drift/champion.json';
 const CHALLENGER = 'tests/fixtures/drift/challenger.json';
 const INPUTS = 'tests/fixtures/drift/inputs.csv';
-
-class RecordingAlerts implements Alerts {
-  sent: { title: string; message: string; fields: AlertFields }[] = [];
-  async notify(title: string, message: string, fields: AlertFields = {}) {
-    this.sent.push({ title, message, fields });
-  }
-  describe() {
-    return 'recording';
-  }
-}
 
 test('CompareJob from a YAML config: Champion vs Challenger of a local registry, streamed; table = compareExplanations, report, drift alert', async (t) => {
   const dir = await tempDir(t);

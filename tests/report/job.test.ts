@@ -7,22 +7,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
-import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import { ExplanationsJob } from '../../ts/jobs/explanations.ts';
 import { Explanation } from '../../ts/report/explanation.ts';
 import { ROOT } from '../core/_fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { DIABETES } from './_report.ts';
-
-class RecordingAlerts implements Alerts {
-  sent: { title: string; message: string; fields: AlertFields }[] = [];
-  async notify(title: string, message: string, fields: AlertFields = {}) {
-    this.sent.push({ title, message, fields });
-  }
-  describe() {
-    return 'recording';
-  }
-}
+import { DIABETES, RecordingAlerts } from './_report.ts';
 
 test('job: streamed run writes the report with the tables, include_inputs adds the feature values, the alert ranks by mean |SHAP| and links the report', async (t) => {
   const dir = await tempDir(t);

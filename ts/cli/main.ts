@@ -39,6 +39,17 @@ export const EXIT_INTERRUPTED = 130;
 /** A usage problem reported by yargs (shown as one line, like any error). */
 class UsageError extends Error {}
 
+/** Checks integer flags: `--threads` ≥ 0, every other ≥ 1. @throws {UsageError} naming the flag. */
+function checkIntegerFlags(args: Record<string, unknown>, flags: readonly string[]): void {
+  for (const flag of flags) {
+    const v = args[flag];
+    const min = flag === 'threads' ? 0 : 1;
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+      throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${String(v)}`);
+    }
+  }
+}
+
 /** Options of `arrowshap explain`. */
 export interface ExplainArgs {
   model: string;
@@ -216,13 +227,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('include-inputs', { type: 'boolean', describe: 'add the feature values to the samples table (input.<feature> columns)' })
           .option('report', { type: 'string', describe: 'write a self-contained HTML report (charts, model card) here' }),
       async (args) => {
-        for (const flag of ['limit', 'threads', 'nsamples', 'batch-rows'] as const) {
-          const v = args[flag];
-          const min = flag === 'threads' ? 0 : 1;
-          if (v !== undefined && (!Number.isInteger(v) || v < min)) {
-            throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${String(v)}`);
-          }
-        }
+        checkIntegerFlags(args, ['limit', 'threads', 'nsamples', 'batch-rows']);
         const job = new ExplanationsJob(explainJobConfig(args), {
           signal: controller.signal,
           onProgress: bar.onProgress,
@@ -248,11 +253,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
       async (args) => {
         const labels = args.labels.split(',').map((s) => s.trim());
         if (labels.length !== 2 || labels.some((l) => l === '')) throw new UsageError(`--labels: expected two names A,B, got ${args.labels}`);
-        for (const flag of ['limit', 'threads'] as const) {
-          const v = args[flag];
-          const min = flag === 'threads' ? 0 : 1;
-          if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${String(v)}`);
-        }
+        checkIntegerFlags(args, ['limit', 'threads']);
         const side = (file: string, label: string) => ({ alias_or_version: label, label, registry: { KIND: 'FileRegistry', path: resolve(file) } });
         const config = {
           KIND: 'CompareJob',
