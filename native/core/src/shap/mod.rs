@@ -44,6 +44,7 @@
 use crate::{Ensemble, Error, Matrix, Result, RunControl, Tree};
 use rayon::prelude::*;
 
+pub mod background;
 #[cfg(any(test, feature = "testing"))]
 pub mod brute;
 mod interactions_impl;
@@ -142,9 +143,36 @@ pub fn interactions(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<In
 /// the hybrid sample `(x_S, z_{not S})`. The base column is the mean raw prediction over
 /// the background.
 ///
+/// Runs the per-leaf pattern algorithm of [`background`] (cost linear in rows plus
+/// background rows); models with a leaf whose path splits on more than 64 distinct
+/// features go through [`interventional_bitset`]. To explain several batches against
+/// one background, prepare a [`background::Background`] once instead.
+///
 /// Errors: [`Error::Input`] when `x` or `background` do not fit the model, or the
 /// background has no rows; [`Error::Cancelled`].
 pub fn interventional(
+    model: &Ensemble,
+    x: &Matrix,
+    background: &Matrix,
+    ctl: &RunControl,
+) -> Result<ShapValues> {
+    model.check_input(x)?;
+    if !background::supported(model) {
+        return interventional_bitset(model, x, background, ctl);
+    }
+    let quiet = RunControl {
+        progress: None,
+        ..*ctl
+    };
+    let bg = background::Background::prepare(model, background, &Default::default(), &quiet)?;
+    bg.values(model, x, ctl)
+}
+
+/// Interventional TreeSHAP by one walk per sample carrying all background rows as bit
+/// sets (cost linear in rows × background rows): the former algorithm, kept as the test
+/// oracle of [`background`] and for paths beyond its 64 distinct features. Same values
+/// and errors as [`interventional`].
+pub fn interventional_bitset(
     model: &Ensemble,
     x: &Matrix,
     background: &Matrix,
