@@ -241,6 +241,8 @@ pub enum ModelSource {
     XgboostUbj,
     /// LightGBM text model.
     LightgbmText,
+    /// scikit-learn estimator saved with skops (`model.skops`).
+    SklearnSkops,
     /// Built in code (tests).
     Synthetic,
 }

@@ -85,6 +85,7 @@ impl Model {
             ModelSource::XgboostJson => "xgboost-json",
             ModelSource::XgboostUbj => "xgboost-ubj",
             ModelSource::LightgbmText => "lightgbm-text",
+            ModelSource::SklearnSkops => "sklearn-skops",
             ModelSource::Synthetic => "synthetic",
         }
         .to_string()

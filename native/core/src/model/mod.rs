@@ -19,6 +19,7 @@
 
 pub mod lightgbm;
 pub mod refusal;
+pub mod sklearn;
 pub mod ubjson;
 pub mod xgboost;
 
@@ -82,6 +83,14 @@ pub fn load_file(path: &Path) -> Result<Ensemble> {
 /// Loads a model from its bytes, recognising the format from the content
 /// (see the [module docs](self)). `name` names the model in errors.
 pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Ensemble> {
+    if sklearn::sniff(bytes) {
+        let m = sklearn::load_skops(bytes, name)?;
+        return if m.program.is_identity() {
+            Ok(m.ensemble)
+        } else {
+            Err(sklearn::needs_pipeline(name, &m))
+        };
+    }
     match sniff(bytes) {
         Some(Format::LightgbmText) => lightgbm::load_text(bytes, name),
         Some(Format::XgboostUbj) => xgboost::load_ubj(bytes, name),
