@@ -108,6 +108,16 @@ export declare class NativeRun {
   get cancelled(): boolean
 }
 
+/** A scikit-learn estimator or pipeline loaded from skops bytes. */
+export declare class SklearnPipeline {
+  /** Reads a skops file's bytes (never executing anything); `name` labels errors. */
+  static fromBytes(bytes: Uint8Array, name: string): SklearnPipeline
+  /** `{estimator, output_space, classes, steps, importances_are_sklearn, program}` as JSON. */
+  get description(): string
+  /** The final estimator's trees over the transformed features. */
+  model(): Model
+}
+
 /**
  * The running sums after one more result (`values` in the `ShapResult` layout of
  * `rows × outputs` values per column, `sumAbs.length` features): the same bits

@@ -38,7 +38,8 @@ import { parseJobConfig } from '../config/load.ts';
 import { abortError } from '../core/abort.ts';
 import { explainModel, resolveAlgorithm, resolveDevice, SamplesExplainer, type Algorithm, type Device, type SamplesSummary } from '../core/explainers.ts';
 import { modelSchema, tableOf, withMeanAbsShap, type IdColumn } from '../core/schemas.ts';
-import { featureColumns, idColumn } from '../io/datasets/features.ts';
+import { modelColumns } from '../core/pipeline/columns.ts';
+import { idColumn } from '../io/datasets/features.ts';
 import { readerOf, type Reader } from '../io/datasets/reader.ts';
 import { FileRegistry } from '../io/registries/file_registry.ts';
 import { loaderOf, type Loader } from '../io/registries/loaders.ts';
@@ -247,11 +248,17 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       objective: model.objective,
       dir: modelVersion.dir,
     });
-    const names = model.featureNames;
+    if (model.sklearn) {
+      const sk = model.sklearn;
+      logger.info(
+        `model ${modelVersion.uri}: scikit-learn ${sk.steps.length ? `pipeline (${sk.steps.join(' → ')}) → ` : ''}${sk.estimator}; ` +
+          `SHAP values in ${sk.output_space}`,
+      );
+    }
     const background = config.explainer.background;
     const [firstColumns, backgroundColumns] = await this.step('validate', () => [
-      featureColumns(inputs.first, names, { source: config.inputs_samples.path }),
-      inputs.background && background ? featureColumns(inputs.background, names, { source: background.path }) : undefined,
+      modelColumns(model, inputs.first, { source: config.inputs_samples.path }),
+      inputs.background && background ? modelColumns(model, inputs.background, { source: background.path }) : undefined,
     ]);
     return { modelVersion, modelUri: modelVersion.aliasUri ?? modelVersion.uri, model, firstColumns, backgroundColumns };
   }
@@ -308,7 +315,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       const [columns, ids] =
         current === inputs.first
           ? [loaded.firstColumns, inputs.firstIds]
-          : await this.step('validate', () => [featureColumns(current, model.featureNames, { source: config.inputs_samples.path }), this.idsOf(current)] as const);
+          : await this.step('validate', () => [modelColumns(model, current, { source: config.inputs_samples.path }), this.idsOf(current)] as const);
       const out = current.numRows > 0 ? await this.step('explainSamples', () => explaining.explainBatch(columns, { ids })) : undefined;
       if (out) {
         await this.step('write', async () => {
@@ -475,7 +482,7 @@ class KeptTables {
     const idName = job.config.explainer.id_column;
     return {
       inputs,
-      featureColumns: featureColumns(inputs, model.featureNames, { source: job.config.inputs_samples.path }),
+      featureColumns: modelColumns(model, inputs, { source: job.config.inputs_samples.path }),
       ids: idName ? { name: idName, vector: inputs.getChild(idName)! } : undefined,
       samplesExplanations: tableOf(samplesSchema, this.samples),
       interactions: interactionsSchema ? tableOf(interactionsSchema, this.interactions) : undefined,

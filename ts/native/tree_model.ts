@@ -2,6 +2,8 @@
  * `TreeModel`: a tree ensemble loaded in the native core, and every explainer
  * over it (TreeSHAP path-dependent, interventional, interactions, KernelSHAP).
  */
+import { readFileSync } from 'node:fs';
+import type { SklearnDescription } from '../core/pipeline/program.ts';
 import {
   checkColumns,
   native,
@@ -49,14 +51,40 @@ export class TreeModel {
     return new TreeModel(native().Model.fromShared(id));
   }
 
-  /** Loads a model file (format sniffed from content). Throws naming the file and field at fault. */
+  /**
+   * Loads a model file (format sniffed from content; a skops zip goes through
+   * {@link TreeModel.fromSkops}). Throws naming the file and field at fault.
+   */
   static fromFile(path: string): TreeModel {
-    return new TreeModel(native().Model.fromFile(path));
+    const bytes = readFileSync(path);
+    return isZip(bytes) ? TreeModel.fromSkops(bytes, path) : new TreeModel(native().Model.fromBytes(bytes, path));
   }
 
   /** Loads a model from bytes; `name` appears in error messages. */
   static fromBytes(bytes: Uint8Array, name: string): TreeModel {
-    return new TreeModel(native().Model.fromBytes(bytes, name));
+    return isZip(bytes) ? TreeModel.fromSkops(bytes, name) : new TreeModel(native().Model.fromBytes(bytes, name));
+  }
+
+  /**
+   * Loads a scikit-learn estimator or pipeline saved with skops (MLflow 3's `model.skops`),
+   * never executing anything: the trees of the final estimator over the pipeline's
+   * transformed features, and {@link TreeModel.sklearn} describing the preprocessing.
+   */
+  static fromSkops(bytes: Uint8Array, name: string): TreeModel {
+    const p = native().SklearnPipeline.fromBytes(bytes, name);
+    const m = new TreeModel(p.model());
+    m.sklearnInfo = JSON.parse(p.description) as SklearnDescription;
+    return m;
+  }
+
+  private sklearnInfo?: SklearnDescription;
+
+  /**
+   * For a model read from skops: the estimator, the space its SHAP values are in, and
+   * the preprocessing program from raw input columns to {@link TreeModel.featureNames}.
+   */
+  get sklearn(): SklearnDescription | undefined {
+    return this.sklearnInfo;
   }
 
   /** Feature names in model order. */
@@ -229,3 +257,8 @@ export class TreeModel {
 }
 
 export type { DeviceRunOptions, FeatureColumn, RunOptions, ShapResult } from './addon.ts';
+
+/** Whether bytes start like a zip archive (a skops file). */
+function isZip(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+}

@@ -16,8 +16,10 @@ mod memory;
 mod model;
 mod online;
 mod run;
+mod sklearn;
 mod sums;
 mod tasks;
 
 pub use model::Model;
 pub use run::NativeRun;
+pub use sklearn::SklearnPipeline;

@@ -1,4 +1,4 @@
-/** Loads MLflow-packaged models: the `xgboost` or `lightgbm` flavor of an `MLmodel` file. */
+/** Loads MLflow-packaged models: the `xgboost`, `lightgbm` or `sklearn` (skops) flavor of an `MLmodel` file. */
 import { open, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -14,7 +14,7 @@ export const BuiltinLoaderConfig = z.object({ KIND: z.literal('BuiltinLoader') }
 export type BuiltinLoaderConfig = z.input<typeof BuiltinLoaderConfig>;
 
 /** The flavors BuiltinLoader loads, in order of preference. */
-export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm'] as const;
+export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm', 'sklearn'] as const;
 
 /** What BuiltinLoader will load: the flavor and the model file relative to the version dir. */
 export interface FlavorChoice {
@@ -64,6 +64,7 @@ export function chooseFlavor(mlmodel: unknown, where: string): FlavorChoice {
   for (const flavor of SUPPORTED_FLAVORS) {
     if (!(flavor in table)) continue;
     const spec = table[flavor] ?? {};
+    if (flavor === 'sklearn') return sklearnFlavor(spec, where);
     const data = spec.data ?? (flavor === 'lightgbm' ? 'model.lgb' : undefined);
     if (typeof data !== 'string' || data === '') {
       throw new Error(`${where}: flavor \`${flavor}\` has no \`data\` naming the model file`);
@@ -81,6 +82,26 @@ export function chooseFlavor(mlmodel: unknown, where: string): FlavorChoice {
   throw new Error(
     `${where} has flavors ${found.length ? found.join(', ') : '(none)'}; BuiltinLoader loads ${SUPPORTED_FLAVORS.join(' or ')}`,
   );
+}
+
+/**
+ * MLflow's `sklearn` flavor: `pickled_model` names the file, `serialization_format` says
+ * how it was written. Only `skops` (MLflow 3's default) is read; a pickle is refused,
+ * since unpickling runs code.
+ */
+function sklearnFlavor(spec: Record<string, unknown>, where: string): FlavorChoice {
+  const file = spec.pickled_model;
+  const format = typeof spec.serialization_format === 'string' ? spec.serialization_format : 'cloudpickle';
+  if (typeof file !== 'string' || file === '') {
+    throw new Error(`${where}: flavor \`sklearn\` has no \`pickled_model\` naming the model file`);
+  }
+  if (format !== 'skops') {
+    throw new Error(
+      `${where}: flavor \`sklearn\` holds a ${format} file (${file}), which arrowshap never loads (unpickling runs code); ` +
+        'log the model with mlflow.sklearn.log_model(..., serialization_format="skops") (MLflow 3\'s default)',
+    );
+  }
+  return { flavor: 'sklearn', file };
 }
 
 /** Loads a version packaged by MLflow (`MLmodel` + model file) through its xgboost or lightgbm flavor. */

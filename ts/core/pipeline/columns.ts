@@ -1,0 +1,16 @@
+/** A model's input columns from a table: the pipeline's transform for scikit-learn models, else the feature columns by name. */
+import type { Table } from 'apache-arrow';
+import { featureColumns, type ColumnOptions } from '../../io/datasets/features.ts';
+import type { FeatureColumn } from '../../native/addon.ts';
+import type { TreeModel } from '../../native/tree_model.ts';
+import { transformTable } from './program.ts';
+
+/**
+ * The columns `model` explains for the rows of `table`: for a scikit-learn pipeline
+ * (`model.sklearn`), its preprocessing run over the raw input columns; otherwise the
+ * columns named by `model.featureNames` ({@link featureColumns}, zero-copy where it can).
+ */
+export function modelColumns(model: TreeModel, table: Table, opts: ColumnOptions = {}): FeatureColumn[] {
+  const sk = model.sklearn;
+  return sk ? transformTable(sk.program, table, opts) : featureColumns(table, model.featureNames, opts);
+}
