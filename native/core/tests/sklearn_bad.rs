@@ -196,10 +196,7 @@ fn pickles_and_other_files_are_refused_with_a_hint() {
     let e = model::load_bytes(pickle, "model.pkl")
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("model.pkl") && e.contains("pickle") && e.contains("skops"),
-        "{e}"
-    );
+    assert!(e.contains("model.pkl") && e.contains("pickle"), "{e}");
     let e = sklearn::load_skops(b"hello", "x.skops")
         .unwrap_err()
         .to_string();
