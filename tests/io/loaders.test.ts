@@ -54,7 +54,7 @@ test('chooseFlavor: xgboost data, lightgbm default, preference order', (t) => {
 
 test('chooseFlavor errors: other flavors listed, pickles refused, data missing', (t) => {
   t.throws(() => chooseFlavor({ flavors: { python_function: {}, sklearn: { pickled_model: 'model.pkl' } } }, '/v/MLmodel'), {
-    message: '/v/MLmodel has flavors python_function, sklearn; BuiltinLoader loads xgboost or lightgbm',
+    message: /^\/v\/MLmodel: flavor `sklearn` holds a cloudpickle file \(model\.pkl\), which arrowshap never loads .*serialization_format="skops"/,
   });
   t.throws(() => chooseFlavor({ flavors: { lightgbm: { data: 'model.pkl', model_class: 'lightgbm.sklearn.LGBMRegressor' } } }, 'M'), {
     message: /^M: flavor `lightgbm` holds a pickled scikit-learn estimator \(model\.pkl\)/,
@@ -63,7 +63,11 @@ test('chooseFlavor errors: other flavors listed, pickles refused, data missing',
     message: 'M: flavor `xgboost` has no `data` naming the model file',
   });
   t.throws(() => chooseFlavor({ artifact_path: 'model' }, 'M'), { message: 'M has no `flavors` mapping' });
-  t.throws(() => chooseFlavor({ flavors: {} }, 'M'), { message: 'M has flavors (none); BuiltinLoader loads xgboost or lightgbm' });
+  t.throws(() => chooseFlavor({ flavors: {} }, 'M'), { message: 'M has flavors (none); BuiltinLoader loads xgboost or lightgbm or sklearn' });
+  t.deepEqual(chooseFlavor({ flavors: { sklearn: { pickled_model: 'model.skops', serialization_format: 'skops' } } }, 'M'), {
+    flavor: 'sklearn',
+    file: 'model.skops',
+  });
 });
 
 test('BuiltinLoader errors name the version: no MLmodel, wrong flavor, data not in the version, escaping path', async (t) => {
@@ -74,7 +78,7 @@ test('BuiltinLoader errors name the version: no MLmodel, wrong flavor, data not 
   });
   const sk = await mlflowDir(join(dir, 'sk'), 'flavors:\n  python_function: {}\n  sklearn: {pickled_model: model.pkl}\n', {});
   await t.throwsAsync(loader.load(mv(sk, ['MLmodel', 'model.pkl'])), {
-    message: `${join(sk, 'MLmodel')} has flavors python_function, sklearn; BuiltinLoader loads xgboost or lightgbm`,
+    message: new RegExp(`^${join(sk, 'MLmodel')}: flavor \`sklearn\` holds a cloudpickle file`),
   });
   const gone = await mlflowDir(join(dir, 'gone'), 'flavors:\n  xgboost: {data: model.xgb, model_format: xgb}\n', {});
   await t.throwsAsync(loader.load(mv(gone, ['MLmodel'])), {
