@@ -19,5 +19,6 @@ for a in "$@"; do
 done
 npx tsx benches/bench.ts "${args[@]}"
 if [ "$e2e" = 1 ]; then
+  npm run --silent build:dist >/dev/null  # e2e runs the compiled CLI (bin/arrowshap.js)
   npx tsx benches/e2e.ts "${quick[@]}"
 fi

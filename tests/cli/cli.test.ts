@@ -1,5 +1,6 @@
 /**
- * The `arrowshap` command, spawned as users run it (`node bin/arrowshap.js …`).
+ * The `arrowshap` command, spawned from its TypeScript source (`node --import tsx ts/cli.ts …`,
+ * what `bin/arrowshap.js` runs once compiled into dist/; tests/package runs the compiled bin).
  * Needs the native addon (fails, not skips, without it).
  */
 import test, { type ExecutionContext } from 'ava';
@@ -12,7 +13,8 @@ import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { FIXTURES, ROOT, samplesMismatch, fixture } from '../core/_fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const BIN = join(ROOT, 'bin', 'arrowshap.js');
+// tsx resolved from here: the CLI also runs from other working directories
+const CLI = ['--import', import.meta.resolve('tsx'), join(ROOT, 'ts', 'cli.ts')];
 
 interface Run {
   code: number | null;
@@ -24,7 +26,7 @@ interface Run {
 /** Runs the CLI; `whileRunning` gets the child (for signals). */
 function cli(args: string[], opts: { cwd?: string; whileRunning?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -232,13 +234,49 @@ test('bad config: one line per issue naming the key; unknown options and command
   failsWith(t, await cli(['run', join(dir, 'nope.yaml')]), /config file not found: .*nope\.yaml/);
   failsWith(t, await cli(['explain', '--model', 'x.json']), /Missing required arguments: inputs, samples-out/);
   failsWith(t, await cli(['explain', '--model', 'x.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--algorithm', 'magic']), /Invalid values/);
-  failsWith(t, await cli(['frobnicate']), /Unknown argument: frobnicate/);
+  failsWith(t, await cli(['frobnicate']), /^arrowshap: unknown command frobnicate \(commands: run, explain, registry\)$/);
   failsWith(t, await cli(['registry']), /registry: name a subcommand: register, alias or list/);
   failsWith(t, await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--limit', '0']), /^arrowshap: --limit: expected an integer >= 1, got 0$/);
   failsWith(t, await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--threads', 'many']), /^arrowshap: --threads: expected an integer >= 0, got NaN$/);
   failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', 'out.xlsx']), /cannot tell the format of .*out\.xlsx/);
   failsWith(t, await cli(['explain', '--model', join(MULTI, 'model.json'), '--inputs', join(MULTI, 'inputs.csv'), '--samples-out', join(dir, 's.csv'), '--algorithm', 'kernel']), /"kernel" needs a background sample/);
   t.false(existsSync(join(dir, 's.csv')));
+});
+
+test('-h/--help and --version work on every command', async (t) => {
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const commands = [[], ['run'], ['explain'], ['registry'], ['registry', 'register'], ['registry', 'alias'], ['registry', 'list']];
+  for (const command of commands) {
+    for (const help of ['-h', '--help']) {
+      const r = await cli([...command, help]);
+      t.is(r.code, 0, `${command.join(' ')} ${help}: ${r.stderr}`);
+      t.true(r.stdout.startsWith(`arrowshap ${command.join(' ')}`.trimEnd()), r.stdout);
+      t.regex(r.stdout, /--help\b.*\n/);
+    }
+    const v = await cli([...command, '--version']);
+    t.is(v.code, 0, `${command.join(' ')} --version: ${v.stderr}`);
+    t.is(v.stdout, `${version}\n`);
+  }
+  // on `registry alias`, --version N is still the model version the alias points at
+  const r = await cli(['registry', 'alias', '--registry', 'nowhere', '--name', 'm', '--alias', 'A', '--version', '2']);
+  failsWith(t, r, /model `m`/);
+});
+
+test('a mistyped command or option is named with a suggestion, also when a required option is missing', async (t) => {
+  const r = await cli(['explain', '--modle', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv']);
+  t.is(r.code, 1);
+  t.deepEqual(lines(r.stderr), [
+    'arrowshap: explain: unknown option --modle (did you mean --model?)',
+    'arrowshap: explain: Missing required argument: model',
+  ]);
+  failsWith(t, await cli(['explian', '--model', 'm.json']), /^arrowshap: unknown command explian \(did you mean explain\?\)$/);
+  failsWith(t, await cli(['registry', 'alais']), /^arrowshap: unknown command registry alais \(did you mean registry alias\?\)$/);
+  failsWith(
+    t,
+    await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--id-colum', 'id']),
+    /^arrowshap: explain: unknown option --id-colum \(did you mean --id-column\?\)$/,
+  );
+  failsWith(t, await cli(['run', 'job.yaml', '--sett', 'a=1']), /^arrowshap: run: unknown option --sett \(did you mean --set\?\)$/);
 });
 
 test('--verbose adds the stack trace to an error', async (t) => {

@@ -8,8 +8,9 @@
  * - `arrowshap registry register|alias|list --registry DIR --name NAME …`
  *
  * Errors: one line `arrowshap: MESSAGE` on stderr per problem (a config with
- * several invalid keys gives one line per key), exit code 1; `--verbose` adds
- * the stack. Ctrl-C aborts the native work: nothing is written, exit code 130.
+ * several invalid keys gives one line per key; a mistyped command or option is
+ * named with a suggestion, `./usage.ts`), exit code 1; `--verbose` adds the stack.
+ * `-h`/`--help` and `--version` work on every command. Ctrl-C aborts the native work: nothing is written, exit code 130.
  * A progress bar is drawn on stderr while samples are explained, when stderr
  * is a terminal.
  */
@@ -26,6 +27,8 @@ import { readerConfigForPath } from '../io/datasets/reader.ts';
 import { writerConfigForPath } from '../io/datasets/writer.ts';
 import { LocalRegistry } from '../io/registries/registry.ts';
 import { ExplanationsJob } from '../jobs/explanations.ts';
+import { packageJson } from '../package.ts';
+import { scopeOf, usageProblems } from './usage.ts';
 
 /** Where the CLI writes (replaceable in tests). */
 export interface CliStreams {
@@ -36,8 +39,23 @@ export interface CliStreams {
 /** Exit code after Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
-/** A usage problem reported by yargs (shown as one line, like any error). */
-class UsageError extends Error {}
+/** Usage problems (from yargs, or found in a command's handler): one error line each. */
+class UsageError extends Error {
+  readonly lines: string[];
+  constructor(lines: string | string[]) {
+    const all = ([] as string[]).concat(lines);
+    super(all.join('; '));
+    this.lines = all;
+  }
+}
+
+/** True when `argv` asks for the version with a bare `--version` (no value after it). */
+function bareVersion(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  const args = end < 0 ? argv : argv.slice(0, end);
+  const i = args.indexOf('--version');
+  return i >= 0 && (i + 1 === args.length || args[i + 1].startsWith('-'));
+}
 
 /** Checks integer flags: `--threads` ≥ 0, every other ≥ 1. @throws {UsageError} naming the flag. */
 function checkIntegerFlags(args: Record<string, unknown>, flags: readonly string[]): void {
@@ -141,6 +159,7 @@ function progressBar(streams: CliStreams): { onProgress?: (done: number, total: 
 
 /** Error lines (`arrowshap: …`) for an error; one per config issue. */
 export function errorLines(err: unknown, verbose = false): string[] {
+  if (err instanceof UsageError) return err.lines.map((l) => `arrowshap: ${l}`);
   if (err instanceof ConfigError) {
     return err.lines.map((l) => `arrowshap: ${err.head}: ${l}`);
   }
@@ -174,6 +193,18 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
   const out = (s: string) => streams.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   let verbose = argv.includes('--verbose');
   const bar = progressBar(streams);
+  const version = packageJson().version;
+  // `registry alias --version N` sets a model version: a bare --version prints arrowshap's there too
+  if (bareVersion(argv)) {
+    out(version);
+    return 0;
+  }
+  // the command being parsed: its builder records its yargs instance (for usage problems)
+  let scope: unknown;
+  const track = <T>(y: Argv<T>): Argv<T> => {
+    scope = y;
+    return y;
+  };
 
   const cli = yargs(argv)
     .scriptName('arrowshap')
@@ -183,7 +214,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
       'run [config]',
       'run the explanations job a config file (YAML or JSON) describes',
       (y) =>
-        y
+        track(y)
           .positional('config', { type: 'string', describe: 'the config file' })
           .option('set', {
             type: 'string',
@@ -211,7 +242,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
       'explain',
       'explain samples with a model file (no registry); formats by extension',
       (y) =>
-        y
+        track(y)
           .option('model', { type: 'string', demandOption: true, describe: 'model file (XGBoost JSON/UBJ, LightGBM text)' })
           .option('inputs', { type: 'string', demandOption: true, describe: 'samples (.parquet, .csv, .arrow, .feather, .arrows)' })
           .option('samples-out', { type: 'string', demandOption: true, describe: 'samples explanations output' })
@@ -273,12 +304,12 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
       },
     )
     .command('registry', 'manage a local model registry', (y) =>
-      y
+      track(y)
         .command(
           'register',
           'register a model file (or directory) as the next version; prints the version number',
           (yy) =>
-            withRegistryOptions(yy)
+            withRegistryOptions(track(yy))
               .option('model', { type: 'string', demandOption: true, describe: 'model file or directory' })
               .option('alias', { type: 'string', describe: 'point this alias at the new version' })
               .option('description', { type: 'string', describe: 'free text kept with the version' }),
@@ -295,9 +326,14 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           'alias',
           'point an alias at a version',
           (yy) =>
-            withRegistryOptions(yy)
+            withRegistryOptions(track(yy))
               .option('alias', { type: 'string', demandOption: true, describe: 'alias name' })
-              .option('version', { type: 'number', demandOption: true, describe: 'version number' }),
+              .version(false)
+              .option('version', {
+                type: 'number',
+                demandOption: true,
+                describe: "the model version the alias points at (--version alone prints arrowshap's version)",
+              }),
           async (args) => {
             const reg = new LocalRegistry({ path: args.registry, name: args.name });
             if (!Number.isInteger(args.version)) throw new UsageError(`--version must be an integer, got ${args.version}`);
@@ -308,7 +344,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
         .command(
           'list',
           'list versions and aliases',
-          (yy) => withRegistryOptions(yy).option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+          (yy) => withRegistryOptions(track(yy)).option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
           async (args) => {
             const reg = new LocalRegistry({ path: args.registry, name: args.name });
             const listing = await reg.list();
@@ -324,17 +360,19 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
             for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
           },
         )
-        .demandCommand(1, 'registry: name a subcommand: register, alias or list')
+        .demandCommand(1, 'name a subcommand: register, alias or list')
         .strict(),
     )
     .demandCommand(1, 'name a command: run, explain, compare or registry (see --help)')
     .strict()
-    .version(false)
+    .version(version)
     .help()
+    .alias('h', 'help')
     .wrap(Math.min(100, yargs().terminalWidth()))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      if (err) throw err;
+      throw new UsageError(usageProblems(argv, scopeOf(scope ?? cli), msg));
     });
 
   try {
