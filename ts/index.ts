@@ -159,6 +159,7 @@ export { LoggerConfig, createLogger, loggerOf } from './io/services/logger.ts';
 export { explainKernel, JsModel } from './kernel/explain_kernel.ts';
 export type { BatchPredictor, PredictFunction } from './kernel/explain_kernel.ts';
 export { loadTfjsModel, TfjsModel } from './kernel/tfjs.ts';
+export type { LoadTfjsOptions, TfjsModelLike } from './kernel/tfjs.ts';
 export { parseBackgroundSummary } from './native/kernel.ts';
 export type { KernelExplainOptions, KernelLink, KernelShapResult } from './native/kernel.ts';
 

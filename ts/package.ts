@@ -15,6 +15,8 @@ export interface PackageJson {
   version: string;
   /** Platform addon packages (`arrowshap-linux-x64-gnu`, …) and their versions. */
   optionalDependencies?: Record<string, string>;
+  /** Peer dependencies (`@tensorflow/tfjs`, optional) and their version ranges. */
+  peerDependencies?: Record<string, string>;
 }
 
 /** The package's name in `package.json` (and on npm). */

@@ -53,7 +53,7 @@ test('usageProblems: yargs messages that only repeat the unknown names are dropp
 });
 
 test('usageProblems: options after an unknown command are not checked; multi-line yargs messages become one line', (t) => {
-  t.deepEqual(usageProblems(['explian', '--model', 'm'], TOP, 'Unknown argument: explian'), [
+  t.deepEqual(usageProblems(['explian', '--model', 'm'], TOP, 'Unknown arguments: model, explian'), [
     'unknown command explian (did you mean explain?)',
   ]);
   t.deepEqual(usageProblems(['explain', '--algorithm', 'magic'], EXPLAIN, 'Invalid values:\n  Argument: algorithm, Given: "magic"'), [

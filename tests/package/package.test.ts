@@ -314,6 +314,24 @@ test('the README’s app.mjs, app.cjs and app.ts run as written', async (t) => {
   t.is(ts.stdout, '442 rows, 10 features explained\n');
 });
 
+test('without the optional peer @tensorflow/tfjs, a TF.js model is an error saying how to add it', async (t) => {
+  t.timeout(5 * MINUTES);
+  const peer = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> })
+    .peerDependencies['@tensorflow/tfjs'];
+  const want =
+    'TF.js models need @tensorflow/tfjs, an optional peer dependency of arrowshap that is not installed: ' +
+    `\`npm install @tensorflow/tfjs@${peer}\` (or @tensorflow/tfjs-node for native kernels)`;
+  for (const [file, code] of [
+    ['tfjs.mjs', "import { loadTfjsModel } from 'arrowshap';\nawait loadTfjsModel('model').catch((e) => console.log(e.message));\n"],
+    ['tfjs.cjs', "require('arrowshap').loadTfjsModel('model').catch((e) => console.log(e.message));\n"],
+  ]) {
+    await writeFile(join(t.context.app, file), code);
+    const r = await run(process.execPath, [file], t.context.app);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout, `${want}\n`, file);
+  }
+});
+
 test('`npx arrowshap --version` prints the package version', async (t) => {
   t.timeout(5 * MINUTES);
   const r = await run('npx', ['arrowshap', '--version'], t.context.app);

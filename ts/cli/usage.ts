@@ -91,7 +91,8 @@ export function usageProblems(argv: string[], scope: CommandScope, yargsMessage:
     for (const n of [name, camel(name), kebab(name)]) covered.add(n);
   }
   const yargsNamed = yargsUnknowns(yargsMessage);
-  const repeats = yargsNamed !== undefined && yargsNamed.every((a) => covered.has(a));
+  // (after an unknown command, yargs also lists the meant command's options as unknown)
+  const repeats = yargsNamed !== undefined && (command !== undefined || yargsNamed.every((a) => covered.has(a)));
   if (!repeats) lines.push(`${where}${yargsMessage.replace(/\s*\n\s*/g, ' ')}`);
   return lines;
 }

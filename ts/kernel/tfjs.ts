@@ -1,9 +1,12 @@
 /**
  * TF.js models from disk, evaluated in batches for KernelSHAP.
  *
- * `@tensorflow/tfjs` (pure JS, CPU backend) is the dependency; when
- * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` is installed it is loaded
- * instead (same API, native kernels). Models are read through a small file
+ * `@tensorflow/tfjs` (pure JS, CPU backend) is an optional peer dependency, loaded
+ * on first use: arrowshap installs without it (it is 273 MB), and a TF.js model
+ * without it is an error saying how to add it. When `@tensorflow/tfjs-node-gpu` or
+ * `@tensorflow/tfjs-node` is installed it is loaded instead (same API, native
+ * kernels). The public types name no TF.js type (see {@link TfjsModelLike}), so an
+ * app compiles against arrowshap without TF.js installed. Models are read through a small file
  * `IOHandler` (`model.json` + its weight shards), so no `file://` router or native
  * TF.js binding is needed. Both TF.js formats load: Keras-style LayersModel
  * (`format: "layers-model"`) and converted GraphModel (`format: "graph-model"`).
@@ -11,16 +14,25 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
+import { packageJson } from '../package.ts';
 import type { BatchPredictor } from './explain_kernel.ts';
 
 type Tf = typeof TF;
 
 let tfPromise: Promise<Tf> | undefined;
 
+/** True when `e` says that the package `name` itself is not installed (not a failure inside it). */
+function notInstalled(e: unknown, name: string): boolean {
+  const { code, message } = (e ?? {}) as { code?: string; message?: string };
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && (message ?? '').includes(`'${name}'`);
+}
+
 /**
  * The TF.js module: `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` when
  * installed, else `@tensorflow/tfjs`. Production mode is enabled (it silences the
- * "install tfjs-node" banner of the CPU backend and skips debug checks).
+ * "install tfjs-node" banner of the CPU backend and skips debug checks). Rejects
+ * with the command that installs it when none is installed.
+ * @internal
  */
 export function tfjs(): Promise<Tf> {
   tfPromise ??= (async () => {
@@ -33,7 +45,18 @@ export function tfjs(): Promise<Tf> {
         // not installed: try the next one
       }
     }
-    tf ??= (await import('@tensorflow/tfjs')) as Tf;
+    if (!tf) {
+      try {
+        tf = (await import('@tensorflow/tfjs')) as Tf;
+      } catch (e) {
+        if (!notInstalled(e, '@tensorflow/tfjs')) throw e;
+        const range = packageJson().peerDependencies?.['@tensorflow/tfjs'] ?? 'latest';
+        throw new Error(
+          'TF.js models need @tensorflow/tfjs, an optional peer dependency of arrowshap that is not installed: ' +
+            `\`npm install @tensorflow/tfjs@${range}\` (or @tensorflow/tfjs-node for native kernels)`,
+        );
+      }
+    }
     tf.enableProdMode();
     return tf;
   })();
@@ -55,6 +78,7 @@ async function modelJsonPath(dirOrModelJson: string): Promise<string> {
 /**
  * A file IOHandler: `load` reads `model.json` and its weight shards (paths relative
  * to it); `save` writes `model.json` and one `weights.bin` next to it.
+ * @internal
  */
 export function fileHandler(tf: Tf, modelJson: string): TF.io.IOHandler {
   const dir = dirname(modelJson);
@@ -104,7 +128,10 @@ export function fileHandler(tf: Tf, modelJson: string): TF.io.IOHandler {
   };
 }
 
-/** Saves a TF.js LayersModel as `dir/model.json` + `dir/weights.bin` (for fixtures and tests). */
+/**
+ * Saves a TF.js LayersModel as `dir/model.json` + `dir/weights.bin` (for fixtures and tests).
+ * @internal
+ */
 export async function saveTfjsModel(model: TF.LayersModel, dir: string): Promise<void> {
   const tf = await tfjs();
   await model.save(fileHandler(tf, join(resolve(dir), 'model.json')));
@@ -116,6 +143,19 @@ export interface LoadTfjsOptions {
   featureNames?: string[];
   /** Rows per TF.js `predict` call (default 16384): bounds tensor memory. */
   batchSize?: number;
+}
+
+/**
+ * A TF.js `LayersModel` or `GraphModel`, described by the members arrowshap uses
+ * (so that arrowshap's types do not need `@tensorflow/tfjs` installed).
+ */
+export interface TfjsModelLike {
+  /** The model's inputs: one, of shape `[rows, features]`. */
+  readonly inputs: readonly { readonly shape?: readonly (number | null)[] }[];
+  /** Evaluates the model (TF.js `predict`). */
+  predict(...args: never[]): unknown;
+  /** Frees the weights. */
+  dispose(): unknown;
 }
 
 /**
@@ -134,10 +174,11 @@ export class TfjsModel implements BatchPredictor {
 
   /** Wraps an in-memory model (layers or graph); inspects its input width and output size. */
   static async fromModel(
-    model: TF.LayersModel | TF.GraphModel,
+    tfModel: TfjsModelLike,
     opts: LoadTfjsOptions & { kind?: 'layers-model' | 'graph-model' } = {},
   ): Promise<TfjsModel> {
     const tf = await tfjs();
+    const model = tfModel as unknown as TF.LayersModel | TF.GraphModel; // the TF.js object behind the structural type
     const kind = opts.kind ?? ('layers' in model ? 'layers-model' : 'graph-model');
     const inputs = model.inputs;
     if (inputs.length !== 1) throw new Error(`TF.js model: expected one input tensor, the model has ${inputs.length}`);

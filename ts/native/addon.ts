@@ -1,5 +1,5 @@
 /**
- * The one native boundary: loading the addon (`native/node`, napi-rs), the types
+ * The one native boundary: loading the addon (napi-rs; found by `./loader.ts`), the types
  * of its values, and {@link runNative}, the cancel/progress wiring every native
  * call goes through.
  *
@@ -13,12 +13,9 @@
  * timer rather than pushed from worker threads: the SHAP threads never wait on
  * the JS event loop, and a busy loop cannot be flooded with progress events.
  */
-import { createRequire } from 'node:module';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { abortError } from '../core/abort.ts';
 import type * as Addon from '../../native/node/generated.d.ts';
+import { loadAddon } from './loader.ts';
 
 /** The addon's exports, as napi-rs generates their declarations from the Rust (committed, rebuilt by `npm run build:native`). */
 export type NativeAddon = typeof Addon;
@@ -69,24 +66,11 @@ export interface DeviceRunOptions extends RunOptions {
   device?: NativeDevice;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** Finds the built addon (`native/node/arrowshap.<platform>-<arch>*.node`). */
-function findAddon(): string {
-  const dir = join(here, '..', '..', 'native', 'node');
-  const prefix = `arrowshap.${process.platform}-${process.arch}`;
-  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.node')) : [];
-  if (found.length === 0) {
-    throw new Error(`arrowshap native addon not built (no ${prefix}*.node in ${dir}): run \`npm run build\``);
-  }
-  return join(dir, found.sort()[0]);
-}
-
 let addon: NativeAddon | undefined;
 
-/** The loaded addon (loaded on first use). */
+/** The loaded addon (loaded on first use: a local build, else the platform package; see `./loader.ts`). */
 export function native(): NativeAddon {
-  addon ??= createRequire(import.meta.url)(findAddon()) as NativeAddon;
+  addon ??= loadAddon() as NativeAddon;
   return addon;
 }
 
