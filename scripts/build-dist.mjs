@@ -12,10 +12,13 @@
 //   CommonJS, not an ES module.
 // The `.d.ts` files tsc writes keep the sources' `./x.ts` specifiers (TypeScript does not
 // rewrite declarations); they are rewritten here to `./x.js` (ESM) and `./x.cjs` (CJS).
+// Declaration files the sources import from outside ts/ (napi's native/node/generated.d.ts)
+// are copied to the same relative place from dist/esm and dist/cjs (dist/native/node/), as
+// `.d.ts` and `.d.cts`.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -48,7 +51,25 @@ await build({
 });
 
 // 3. declarations: relative specifiers to .js (ESM) and .cjs (CJS, as .d.cts files)
-const relativeSpecifier = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g;
+const relativeSpecifier = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)(\.d)?\.ts(['"])/g;
+const copied = new Set();
+/** Rewrites a declaration file's relative specifiers to `ext`, copying imported `.d.ts` files into dist/. */
+function rewrite(text, file, ext) {
+  return text.replace(relativeSpecifier, (_, head, path, declaration, quote) => {
+    if (declaration) {
+      const source = resolve(join(root, 'ts', relative(esm, dirname(file))), `${path}.d.ts`);
+      const target = resolve(dirname(file), path);
+      if (!target.startsWith(dist)) throw new Error(`${file}: ${path}.d.ts lands outside dist/`);
+      if (!copied.has(target)) {
+        mkdirSync(dirname(target), { recursive: true });
+        copyFileSync(source, `${target}.d.ts`);
+        copyFileSync(source, `${target}.d.cts`);
+        copied.add(target);
+      }
+    }
+    return `${head}${path}${ext}${quote}`;
+  });
+}
 function* declarationFiles(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
@@ -59,10 +80,10 @@ function* declarationFiles(dir) {
 let declarations = 0;
 for (const file of declarationFiles(esm)) {
   const text = readFileSync(file, 'utf8');
-  writeFileSync(file, text.replace(relativeSpecifier, '$1$2.js$3'));
+  writeFileSync(file, rewrite(text, file, '.js'));
   const target = join(cjs, relative(esm, file)).replace(/\.d\.ts$/, '.d.cts');
   mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, text.replace(relativeSpecifier, '$1$2.cjs$3'));
+  writeFileSync(target, rewrite(text, file, '.cjs'));
   declarations++;
 }
 
