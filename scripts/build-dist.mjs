@@ -43,7 +43,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: `node${pkg.engines.node.match(/\d+/)[0]}`,
+  target: `node${pkg.engines.node.match(/\d+(\.\d+)?/)[0]}`,
   packages: 'external',
   define: { 'import.meta.url': '__arrowshapImportMetaUrl' },
   inject: [join(root, 'scripts', 'cjs-shim.mjs')],
