@@ -244,6 +244,7 @@ test('bad config: one line per issue naming the key; unknown options and command
 });
 
 test('-h/--help and --version work on every command', async (t) => {
+  t.timeout(10 * 60_000); // 22 CLI starts in a row: minutes on a loaded machine
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const commands = [[], ['run'], ['explain'], ['registry'], ['registry', 'register'], ['registry', 'alias'], ['registry', 'list']];
   for (const command of commands) {
@@ -263,6 +264,7 @@ test('-h/--help and --version work on every command', async (t) => {
 });
 
 test('a mistyped command or option is named with a suggestion, also when a required option is missing', async (t) => {
+  t.timeout(5 * 60_000);
   const r = await cli(['explain', '--modle', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv']);
   t.is(r.code, 1);
   t.deepEqual(lines(r.stderr), [
