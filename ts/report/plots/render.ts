@@ -11,9 +11,11 @@
  *
  * Every mark carries an `aria-label` (Vega's accessibility descriptions), which is
  * also how the tests read the plotted values back from the SVG.
+ *
+ * Vega and Vega-Lite are loaded on the first render (`import()`), not when arrowshap
+ * is loaded: they are ES modules with top-level await, which CommonJS `require`
+ * cannot load, so a static import would break `require('arrowshap')`.
  */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
 /** Colours of low and high feature values (shap's blue → red). */
@@ -39,6 +41,7 @@ export function withConfig(spec: TopLevelSpec): TopLevelSpec {
 
 /** Renders a Vega-Lite spec to an SVG document string (the `<svg>` element). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile(withConfig(spec)).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
