@@ -184,38 +184,55 @@ impl Tree {
         }
     }
 
-    /// Depth of the tree (a lone leaf has depth 0).
+    /// Depth of the tree (a lone leaf has depth 0). Iterative: safe at any depth.
     pub fn max_depth(&self) -> usize {
-        fn go(t: &Tree, i: usize) -> usize {
-            let n = &t.nodes[i];
+        if self.nodes.is_empty() {
+            return 0;
+        }
+        let (mut deepest, mut stack) = (0, vec![(0usize, 0usize)]);
+        while let Some((i, d)) = stack.pop() {
+            let n = &self.nodes[i];
             if n.is_leaf() {
-                0
+                deepest = deepest.max(d);
             } else {
-                1 + go(t, n.left as usize).max(go(t, n.right as usize))
+                stack.push((n.left as usize, d + 1));
+                stack.push((n.right as usize, d + 1));
             }
         }
-        if self.nodes.is_empty() {
-            0
-        } else {
-            go(self, 0)
-        }
+        deepest
     }
 
     /// Expected leaf value under the cover distribution (what TreeSHAP's base value sums).
+    ///
+    /// Each leaf contributes its value times the product of the child-cover
+    /// fractions on its path (one half at a node whose children have no cover),
+    /// summed in the same order as the recursive definition; iterative, so safe at any depth.
     pub fn expected_value(&self) -> f64 {
-        fn go(t: &Tree, i: usize) -> f64 {
-            let n = &t.nodes[i];
+        // post-order: a node's value is known once both children are; the pair
+        // (node, children pushed) drives the walk, `vals` holds finished subtrees.
+        let mut stack = vec![(0usize, false)];
+        let mut vals: Vec<f64> = Vec::new();
+        while let Some((i, expanded)) = stack.pop() {
+            let n = &self.nodes[i];
             if n.is_leaf() {
-                return n.value;
+                vals.push(n.value);
+            } else if !expanded {
+                stack.push((i, true));
+                stack.push((n.right as usize, false));
+                stack.push((n.left as usize, false));
+            } else {
+                let r_val = vals.pop().unwrap_or(0.0);
+                let l_val = vals.pop().unwrap_or(0.0);
+                let (l, r) = (&self.nodes[n.left as usize], &self.nodes[n.right as usize]);
+                let c = l.cover + r.cover;
+                vals.push(if c <= 0.0 {
+                    0.5 * (l_val + r_val)
+                } else {
+                    (l.cover * l_val + r.cover * r_val) / c
+                });
             }
-            let (l, r) = (&t.nodes[n.left as usize], &t.nodes[n.right as usize]);
-            let c = l.cover + r.cover;
-            if c <= 0.0 {
-                return 0.5 * (go(t, n.left as usize) + go(t, n.right as usize));
-            }
-            (l.cover * go(t, n.left as usize) + r.cover * go(t, n.right as usize)) / c
         }
-        go(self, 0)
+        vals.pop().unwrap_or(0.0)
     }
 }
 
@@ -465,7 +482,9 @@ impl Ensemble {
                     "node is not reachable from the root",
                 ));
             }
+            crate::limits::check_tree(file, ti, t)?;
         }
+        crate::limits::check_outputs(file, self.num_outputs, &self.base_margin)?;
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ pub mod ensemble;
 pub mod error;
 pub mod gpu;
 pub mod kernel;
+pub mod limits;
 pub mod matrix;
 pub mod model;
 pub mod rng;
