@@ -289,37 +289,43 @@ test('--verbose adds the stack trace to an error', async (t) => {
   t.regex(r.stderr, /\n\s+at /);
 });
 
-test('Ctrl-C (SIGINT) aborts a long run: exit 130, one line, no output file', async (t) => {
-  const dir = await tempDir(t);
-  // 200k rows explained against a 2k-row background: many seconds of native work.
-  const n = 200_000;
-  const names = ['sepal', 'petal', 'stem', 'leaf', 'root'];
-  const table = arrow.tableFromArrays(Object.fromEntries(names.map((f, j) => [f, Float64Array.from({ length: n }, (_, i) => Math.sin(i * (j + 1)))])));
-  await writeFile(join(dir, 'big.arrow'), arrow.tableToIPC(table, 'file'));
-  await writeFile(join(dir, 'bg.arrow'), arrow.tableToIPC(table.slice(0, 2000), 'file'));
-  let started = 0;
-  const r = await cli(
-    ['explain', '--verbose', '--model', join(MULTI, 'model.json'), '--inputs', 'big.arrow', '--background', 'bg.arrow', '--algorithm', 'tree-interventional', '--samples-out', 'out/s.parquet', '--model-out', 'out/m.parquet'],
-    {
-      cwd: dir,
-      whileRunning: (child) => {
-        // interrupt once the native work has started (step 5 logged)
-        let seen = '';
-        child.stderr!.on('data', (b: Buffer) => {
-          seen += b.toString();
-          if (!started && seen.includes('[5/7] explaining')) {
-            started = Date.now();
-            setTimeout(() => child.kill('SIGINT'), 300);
-          }
-        });
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  test(`${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : signal} aborts a long run: exit ${code}, one line, no output file`, async (t) => {
+    const dir = await tempDir(t);
+    // 200k rows explained against a 2k-row background: many seconds of native work.
+    const n = 200_000;
+    const names = ['sepal', 'petal', 'stem', 'leaf', 'root'];
+    const table = arrow.tableFromArrays(Object.fromEntries(names.map((f, j) => [f, Float64Array.from({ length: n }, (_, i) => Math.sin(i * (j + 1)))])));
+    await writeFile(join(dir, 'big.arrow'), arrow.tableToIPC(table, 'file'));
+    await writeFile(join(dir, 'bg.arrow'), arrow.tableToIPC(table.slice(0, 2000), 'file'));
+    let started = 0;
+    const r = await cli(
+      ['explain', '--verbose', '--model', join(MULTI, 'model.json'), '--inputs', 'big.arrow', '--background', 'bg.arrow', '--algorithm', 'tree-interventional', '--samples-out', 'out/s.parquet', '--model-out', 'out/m.parquet'],
+      {
+        cwd: dir,
+        whileRunning: (child) => {
+          // interrupt once the native work has started (step 5 logged)
+          let seen = '';
+          child.stderr!.on('data', (b: Buffer) => {
+            seen += b.toString();
+            if (!started && seen.includes('[5/7] explaining')) {
+              started = Date.now();
+              setTimeout(() => child.kill(signal), 300);
+            }
+          });
+        },
       },
-    },
-  );
-  t.is(r.code, 130, r.stderr);
-  const errLines = lines(r.stderr);
-  t.is(errLines[errLines.length - 1], 'arrowshap: interrupted: no output written');
-  t.is(errLines.filter((l) => l.startsWith('arrowshap:')).length, 1);
-  t.false(r.stderr.includes('[6/7]'));
-  t.deepEqual(await files(join(dir, 'out')), []);
-  t.true(started > 0 && Date.now() - started < 10_000, 'the abort is prompt');
-});
+    );
+    t.is(r.code, code, r.stderr);
+    const errLines = lines(r.stderr);
+    t.is(errLines[errLines.length - 1], 'arrowshap: interrupted: no output written');
+    t.is(errLines.filter((l) => l.startsWith('arrowshap:')).length, 1);
+    t.false(r.stderr.includes('[6/7]'));
+    t.deepEqual(await files(join(dir, 'out')), []);
+    t.true(started > 0 && Date.now() - started < 10_000, 'the abort is prompt');
+  });
+}

@@ -160,7 +160,7 @@ test('WebhookAlerts gives up after the retry, naming the URL and the status', as
     res.end('down for maintenance');
   });
   await t.throwsAsync(new WebhookAlerts({ url }, { retryDelayMs: 10 }).notify('t', 'm'), {
-    message: `webhook alert to ${url} failed: HTTP 503 Service Unavailable: down for maintenance`,
+    message: `webhook alert to ${url} failed: HTTP 503 Service Unavailable: "down for maintenance"`,
   });
   t.is(requests.length, 2);
 });
@@ -171,7 +171,7 @@ test('WebhookAlerts does not retry a 4xx', async (t) => {
     res.end('no_service');
   });
   await t.throwsAsync(new WebhookAlerts({ url }, { retryDelayMs: 10 }).notify('t', 'm'), {
-    message: `webhook alert to ${url} failed: HTTP 404 Not Found: no_service`,
+    message: `webhook alert to ${url} failed: HTTP 404 Not Found: "no_service"`,
   });
   t.is(requests.length, 1);
 });
@@ -203,4 +203,50 @@ test('WebhookAlerts times out each attempt after timeout_ms', async (t) => {
   });
   t.deepEqual(timers.map((x) => x.ms), [150, 150]);
   t.is(requests.length, 2);
+});
+
+test('WebhookAlerts does not follow a redirect to another origin (the alert is not re-posted elsewhere)', async (t) => {
+  const other = await server(t, (_n, _req, res) => res.end('ok'));
+  const { url, requests } = await server(t, (_n, _req, res) => {
+    res.statusCode = 307;
+    res.setHeader('location', other.url);
+    res.end();
+  });
+  const otherOrigin = new URL(other.url).origin;
+  await t.throwsAsync(new WebhookAlerts({ url }, { retryDelayMs: 10 }).notify('t', 'm'), {
+    message: `webhook alert to ${url} failed: HTTP 307 redirect to another origin (${otherOrigin}), not followed`,
+  });
+  t.is(requests.length, 1);
+  t.is(other.requests.length, 0);
+});
+
+test('WebhookAlerts follows a same-origin 307 with the same POST body', async (t) => {
+  const { url, requests } = await server(t, (n, _req, res) => {
+    if (n === 1) {
+      res.statusCode = 307;
+      res.setHeader('location', '/hook2');
+    }
+    res.end('ok');
+  });
+  await new WebhookAlerts({ url }).notify('t', 'm');
+  t.deepEqual(
+    requests.map((r) => [r.method, r.url]),
+    [
+      ['POST', '/hook'],
+      ['POST', '/hook2'],
+    ],
+  );
+  t.is(requests[0].body, requests[1].body);
+});
+
+test("WebhookAlerts quotes, escapes and truncates the server's answer (no injected log lines)", async (t) => {
+  const { url } = await server(t, (_n, _req, res) => {
+    res.statusCode = 400;
+    res.end(`bad\nlevel=error msg="forged"\u001b[31m${'x'.repeat(500)}`);
+  });
+  const err = await t.throwsAsync(new WebhookAlerts({ url }, { retryDelayMs: 10 }).notify('t', 'm'));
+  t.false(err!.message.includes('\n'));
+  t.false(err!.message.includes('\u001b'));
+  t.true(err!.message.startsWith(`webhook alert to ${url} failed: HTTP 400 Bad Request: "bad\\nlevel=error msg=\\"forged\\"\\u001b[31mxxx`));
+  t.true(err!.message.length < url.length + 300, `${err!.message.length} characters`);
 });

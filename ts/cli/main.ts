@@ -68,6 +68,13 @@ function checkIntegerFlags(args: Record<string, unknown>, flags: readonly string
   }
 }
 
+/**
+ * Signals that stop a run the way Ctrl-C does (the job aborts, removes its
+ * temporaries and commits nothing), with their numbers: the exit code is
+ * 128 + the number. A second signal exits at once.
+ */
+export const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
 /** Options of `arrowshap explain`. */
 export interface ExplainArgs {
   model: string;
@@ -183,13 +190,14 @@ function withRegistryOptions<T>(y: Argv<T>) {
  */
 export async function main(argv: string[], streams: CliStreams = process): Promise<number> {
   const controller = new AbortController();
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    controller.abort(new Error('interrupted (Ctrl-C)'));
+  let stoppedBy: keyof typeof STOP_SIGNALS | undefined;
+  const onSignal = (signal: keyof typeof STOP_SIGNALS) => {
+    if (stoppedBy) process.exit(128 + STOP_SIGNALS[stoppedBy]);
+    stoppedBy = signal;
+    controller.abort(new Error(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `interrupted (${signal})`));
   };
-  process.on('SIGINT', onSigint);
+  const signals = Object.keys(STOP_SIGNALS) as (keyof typeof STOP_SIGNALS)[];
+  for (const signal of signals) process.on(signal, onSignal);
   const out = (s: string) => streams.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   let verbose = argv.includes('--verbose');
   const bar = progressBar(streams);
@@ -381,15 +389,15 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
     return 0;
   } catch (err) {
     bar.stop();
-    if ((err as Error)?.name === 'AbortError' || interrupted) {
+    if ((err as Error)?.name === 'AbortError' || stoppedBy) {
       streams.stderr.write(`${errorLines(Object.assign(new Error('interrupted'), { name: 'AbortError' }))[0]}\n`);
-      return EXIT_INTERRUPTED;
+      return stoppedBy ? 128 + STOP_SIGNALS[stoppedBy] : EXIT_INTERRUPTED;
     }
     const lines = errorLines(err, verbose);
     streams.stderr.write(`${lines.join('\n')}\n`);
     return 1;
   } finally {
     bar.stop();
-    process.removeListener('SIGINT', onSigint);
+    for (const signal of signals) process.removeListener(signal, onSignal);
   }
 }

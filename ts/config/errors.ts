@@ -9,6 +9,7 @@
  * whose lines each name the key path at fault.
  */
 import { z } from 'zod';
+import { findUnsafeKey } from './unsafe_keys.ts';
 
 /** An invalid config: one line per issue, each starting with its key path. */
 export class ConfigError extends Error {
@@ -150,6 +151,12 @@ export interface ValidateOptions {
  * @throws {ConfigError} naming every key at fault.
  */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, opts: ValidateOptions = {}): z.output<S> {
+  const unsafe = findUnsafeKey(value, opts.prefix ?? '');
+  if (unsafe !== undefined) {
+    const line = `${unsafe}: this key name is not allowed in a config`;
+    const head = opts.what !== undefined ? `invalid ${opts.what}` : opts.source ? `invalid config ${opts.source}` : 'invalid config';
+    return fail(new ConfigError(head, [line], opts.what !== undefined ? { message: `${head}: ${line}` } : {}));
+  }
   const result = schema.safeParse(value, { error: errorMap });
   if (result.success) return result.data;
   const issues = result.error.issues;

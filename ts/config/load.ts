@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { validate } from './errors.ts';
 import { CompareConfig } from './compare.ts';
 import { Config, ExplanationsJobConfig } from './job.ts';
+import { findUnsafeKey, UNSAFE_KEYS } from './unsafe_keys.ts';
 
 /** Job configs that came out of {@link parseConfig} / {@link parseJobConfig}: not validated again. */
 const validated = new WeakSet<object>();
@@ -71,12 +72,16 @@ export function applySet(target: Record<string, unknown>, assignment: string, cw
   const raw = assignment.slice(eq + 1);
   const keys = keyPath.split('.');
   if (keys.some((k) => k === '')) throw new Error(`--set ${assignment}: empty key in ${JSON.stringify(keyPath)}`);
+  const unsafeKey = keys.find((k) => UNSAFE_KEYS.has(k));
+  if (unsafeKey !== undefined) throw new Error(`--set ${keyPath}: the key ${JSON.stringify(unsafeKey)} is not allowed in a config`);
   let value: unknown;
   try {
     value = raw === '' ? '' : YAML.parse(raw);
   } catch (err) {
     throw new Error(`--set ${keyPath}: cannot parse value ${JSON.stringify(raw)}: ${(err as Error).message.split('\n')[0]}`);
   }
+  const unsafeValueKey = findUnsafeKey(value, keyPath);
+  if (unsafeValueKey !== undefined) throw new Error(`--set ${unsafeValueKey}: this key name is not allowed in a config`);
   const last = keys[keys.length - 1];
   if (last === 'path' && typeof value === 'string') value = isAbsolute(value) ? value : resolve(cwd, value);
   else value = resolvePaths(value, cwd);

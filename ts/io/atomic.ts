@@ -9,8 +9,41 @@
  * `.NAME.PID.RANDOM.tmp` (ignored by git via `*.tmp`) and removed on failure.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+/** True when a process with this id is running (or exists but belongs to another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporaries of `path` left by processes that no longer run (a
+ * crash, SIGKILL, a lost machine): `.NAME.PID.RANDOM.tmp` files beside it whose
+ * PID is not alive. Temporaries of running processes (a concurrent run) are kept.
+ * @returns the removed file names.
+ */
+export async function removeStaleTemporaries(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) return false;
+    const m = /^(\d+)\.[0-9a-f]+\.tmp$/.exec(n.slice(prefix.length));
+    return m !== null && Number(m[1]) !== process.pid && !processAlive(Number(m[1]));
+  });
+  await Promise.all(stale.map((n) => rm(join(dirname(path), n), { force: true, recursive: true }).catch(() => undefined)));
+  return stale;
+}
 
 /** A temporary path next to `path` (same directory, so the rename stays atomic). */
 export function tempPathFor(path: string): string {
@@ -33,9 +66,10 @@ export class StagedFile {
     readonly tempPath: string,
   ) {}
 
-  /** Creates the directory of `path` and a new temporary beside it. */
+  /** Creates the directory of `path` and a new temporary beside it (removing stale ones of crashed runs first). */
   static async create(path: string): Promise<StagedFile> {
     await mkdir(dirname(path), { recursive: true });
+    await removeStaleTemporaries(path);
     const file = new StagedFile(path, tempPathFor(path));
     file.handle = await open(file.tempPath, 'wx');
     return file;

@@ -57,6 +57,7 @@ import {
   type ExplanationsRows,
   type ExplanationsTimings,
 } from './explanations_types.ts';
+import { checkDistinctPaths } from './distinct_paths.ts';
 import { JobOutputs, type OutputSpec } from './outputs.ts';
 import { ReportCollector } from '../report/collector.ts';
 import { buildReport, writeReport } from '../report/report.ts';
@@ -188,6 +189,16 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     const { explainer } = config;
     const algorithm = resolveAlgorithm(explainer.algorithm, explainer);
     const device = resolveDevice(explainer.device, algorithm);
+    checkDistinctPaths(
+      [
+        { key: 'job.inputs_samples.path', path: config.inputs_samples.path },
+        ...(explainer.background ? [{ key: 'job.explainer.background.path', path: explainer.background.path }] : []),
+      ],
+      (['models_explanations', 'samples_explanations', 'interactions_explanations'] as const).flatMap((key) => {
+        const out = config[key];
+        return out ? [{ key: `job.${key}.path`, path: out.path }] : [];
+      }),
+    );
     const plan: Plan = {
       algorithm,
       device,

@@ -4,7 +4,6 @@
  * place. A failure or an abort before that leaves no output file, never a
  * partial one.
  */
-import { resolve } from 'node:path';
 import type * as arrow from 'apache-arrow';
 import { abortError } from '../core/abort.ts';
 import { writerOf, type TableOutput, type ValidWriterConfig } from '../io/datasets/writer.ts';
@@ -34,17 +33,8 @@ export class JobOutputs {
     return this.opened.get(key);
   }
 
-  /**
-   * Opens every output (a temporary file beside each target), failing on two
-   * outputs naming the same file; the caller aborts on failure.
-   */
+  /** Opens every output (a temporary file beside each target); the caller aborts on failure. */
   async open(): Promise<void> {
-    const seen = new Map<string, string>();
-    for (const s of this.specs) {
-      const path = resolve(s.config.path);
-      if (seen.has(path)) throw new Error(`job.${s.key} and job.${seen.get(path)} both write ${s.config.path}`);
-      seen.set(path, s.key);
-    }
     for (const s of this.specs) {
       const options = s.rowGroupRows === undefined ? {} : { rowGroupRows: s.rowGroupRows };
       this.opened.set(s.key, await writerOf(s.config).open(s.schema, options));

@@ -74,6 +74,21 @@ export function native(): NativeAddon {
   return addon;
 }
 
+/** Most worker threads one call may ask for (far above any machine's cores; a typo such as `-1` or `1e9` is an error). */
+export const MAX_THREADS = 1024;
+
+/**
+ * The thread count a call runs with: 0 (all cores) when not given.
+ * @throws when `threads` is not a whole number from 0 to {@link MAX_THREADS}.
+ */
+export function threadCount(threads: number | undefined): number {
+  const t = threads ?? 0;
+  if (!Number.isSafeInteger(t) || t < 0 || t > MAX_THREADS) {
+    throw new Error(`threads: expected a whole number from 0 (all cores) to ${MAX_THREADS}, got ${String(threads)}`);
+  }
+  return t;
+}
+
 /**
  * Whether a CUDA GPU is usable by the native core, and which. The first call starts the
  * GPU backend (loads the driver and builds the kernels with NVRTC: about a second when a
@@ -88,6 +103,10 @@ export function gpuInfo(): GpuInfo {
 /**
  * Runs one native call with cancellation and progress wired up (every native
  * entry point goes through it: the tree explainers and KernelSHAP).
+ *
+ * The caller's `onProgress` is guarded: if it throws, the native work is
+ * cancelled and the call rejects with that error (it never reaches the event
+ * loop as an uncaught exception).
  * @param totalRows rows the call will process (for progress).
  * @param call starts the native work on the given run handle.
  */
@@ -97,16 +116,29 @@ export async function runNative<T>(
   call: (run: NativeRunHandle, threads: number) => Promise<T>,
 ): Promise<T> {
   const { signal, onProgress } = opts;
+  const threads = threadCount(opts.threads);
   if (signal?.aborted) throw abortError(signal);
   const run = new (native().NativeRun)();
   const onAbort = () => run.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = onProgress ? setInterval(() => onProgress(run.rowsDone, totalRows), opts.progressIntervalMs ?? 100) : undefined;
+  let progressFailure: { error: unknown } | undefined;
+  const report = (done: number) => {
+    if (!onProgress || progressFailure) return;
+    try {
+      onProgress(done, totalRows);
+    } catch (error) {
+      progressFailure = { error };
+      run.cancel();
+    }
+  };
+  const timer = onProgress ? setInterval(() => report(run.rowsDone), opts.progressIntervalMs ?? 100) : undefined;
   try {
-    const result = await call(run, opts.threads ?? 0);
-    onProgress?.(totalRows, totalRows);
+    const result = await call(run, threads);
+    report(totalRows);
+    if (progressFailure) throw progressFailure.error;
     return result;
   } catch (e) {
+    if (progressFailure) throw progressFailure.error;
     if (run.cancelled) throw abortError(signal);
     throw e;
   } finally {

@@ -10,7 +10,7 @@
 //! run needs no JS and is an `AsyncTask` on the libuv pool. A throw, a rejection or a
 //! malformed result becomes the run's rejection; nothing panics into Node.
 
-use crate::columns::{as_matrix, JsColumn};
+use crate::columns::{JsColumn, OwnedColumns};
 use crate::error::guarded;
 use crate::model::Model;
 use crate::run::{NativeRun, RunState};
@@ -264,9 +264,9 @@ pub struct JsModelBox(JsModel);
 /// its own for a JS model.
 pub struct KernelTask {
     model: KernelModel,
-    columns: Vec<JsColumn>,
-    background: Vec<JsColumn>,
-    weights: Option<Float64Array>,
+    columns: OwnedColumns,
+    background: OwnedColumns,
+    weights: Option<Vec<f64>>,
     options: KernelOptions,
     threads: usize,
     state: Arc<RunState>,
@@ -290,8 +290,8 @@ impl KernelTask {
             cancel: Some(&self.state.cancel),
             progress: Some(&progress),
         };
-        let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
-        let bg = as_matrix(&self.background).map_err(crate::error::to_napi)?;
+        let x = self.columns.matrix().map_err(crate::error::to_napi)?;
+        let bg = self.background.matrix().map_err(crate::error::to_napi)?;
         let weights = self.weights.as_deref();
         let model: &dyn BatchModel = match &self.model {
             KernelModel::Tree(e) => &**e,
@@ -359,9 +359,9 @@ pub fn kernel_shap_tree(
     let options = core_options(&options.unwrap_or_default())?;
     Ok(AsyncTask::new(KernelTask {
         model: KernelModel::Tree(model.inner.clone()),
-        columns,
-        background,
-        weights: background_weights,
+        columns: OwnedColumns::copy(&columns),
+        background: OwnedColumns::copy(&background),
+        weights: background_weights.map(|w| w.to_vec()),
         options,
         threads: threads as usize,
         state: run.state.clone(),
@@ -406,9 +406,9 @@ pub fn kernel_shap_js<'env>(
     };
     let mut task = KernelTask {
         model: KernelModel::Js(Box::new(JsModelBox(model))),
-        columns,
-        background,
-        weights: background_weights,
+        columns: OwnedColumns::copy(&columns),
+        background: OwnedColumns::copy(&background),
+        weights: background_weights.map(|w| w.to_vec()),
         options,
         threads: threads as usize,
         state: run.state.clone(),

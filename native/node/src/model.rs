@@ -1,6 +1,6 @@
 //! The `Model` class: a loaded tree ensemble shared with running tasks.
 
-use crate::columns::JsColumn;
+use crate::columns::{JsColumn, OwnedColumns};
 use crate::error::guarded;
 use crate::run::NativeRun;
 use crate::tasks::{ShapKind, ShapTask};
@@ -155,7 +155,12 @@ impl Model {
         threads: u32,
         run: &NativeRun,
     ) -> AsyncTask<ShapTask> {
-        self.task(ShapKind::Interventional(background), columns, threads, run)
+        self.task(
+            ShapKind::Interventional(OwnedColumns::copy(&background)),
+            columns,
+            threads,
+            run,
+        )
     }
 
     fn task(
@@ -168,7 +173,7 @@ impl Model {
         AsyncTask::new(ShapTask {
             model: self.inner.clone(),
             prepared: self.prepared.clone(),
-            columns,
+            columns: OwnedColumns::copy(&columns),
             kind,
             threads: threads as usize,
             state: run.state.clone(),

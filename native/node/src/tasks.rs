@@ -1,6 +1,6 @@
 //! The heavy calls, run as `AsyncTask`s off the main thread.
 
-use crate::columns::{as_matrix, JsColumn};
+use crate::columns::OwnedColumns;
 use crate::error::guarded;
 use crate::run::RunState;
 use arrowshap_core::shap::Prepared;
@@ -20,7 +20,7 @@ pub enum ShapKind {
     /// Interaction values.
     Interactions,
     /// Interventional TreeSHAP with these background columns.
-    Interventional(Vec<JsColumn>),
+    Interventional(OwnedColumns),
 }
 
 /// A result handed to JS: dimensions plus the values buffer (moved, not copied).
@@ -41,7 +41,7 @@ pub struct ShapTask {
     pub(crate) model: Arc<Ensemble>,
     /// The model's plans, built once per loaded model.
     pub(crate) prepared: Arc<Prepared>,
-    pub(crate) columns: Vec<JsColumn>,
+    pub(crate) columns: OwnedColumns,
     pub(crate) kind: ShapKind,
     pub(crate) threads: usize,
     pub(crate) state: Arc<RunState>,
@@ -70,7 +70,7 @@ impl Task for ShapTask {
             progress: Some(&progress),
         };
         let model = &*self.model;
-        let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
+        let x = self.columns.matrix().map_err(crate::error::to_napi)?;
         let (m, k, rows) = (model.num_features, model.num_outputs, x.rows());
         guarded("the SHAP computation", || match &self.kind {
             ShapKind::Predict => {
@@ -101,7 +101,7 @@ impl Task for ShapTask {
                 })
             }
             ShapKind::Interventional(bg) => {
-                let b = as_matrix(bg)?;
+                let b = bg.matrix()?;
                 let s = shap::interventional(model, &x, &b, &ctl)?;
                 Ok(RawResult {
                     rows: s.rows,

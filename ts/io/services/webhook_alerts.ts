@@ -67,6 +67,26 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * What a server answered, safe to put in a log line: at most `max` characters,
+ * quoted and escaped as a JSON string, so that a hostile body cannot inject
+ * lines, terminal escapes or fake log fields.
+ */
+export function quoteAnswer(text: string, max = 200): string {
+  return JSON.stringify(clip(text.trim(), max)).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function parseUrl(href: string, base: string): URL | undefined {
+  try {
+    return new URL(href, base);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Redirects followed at most per attempt (same origin, 307/308 only). */
+const MAX_REDIRECTS = 3;
+
 /** Why one attempt failed, and whether a retry may help. */
 interface AttemptFailure {
   reason: string;
@@ -110,15 +130,32 @@ export class WebhookAlerts implements Alerts {
     if (failure) throw new Error(`webhook alert to ${redactUrl(this.url)} failed: ${failure.reason}`);
   }
 
+  /**
+   * One POST, following at most {@link MAX_REDIRECTS} redirects that keep the
+   * method and body (307/308) and stay on the webhook's origin: the alert (and
+   * the secret in the URL's path) is never re-posted to another server.
+   */
   private async attempt(body: string): Promise<AttemptFailure | undefined> {
     let res: Response;
     try {
-      res = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        signal: this.timeoutSignal(this.timeoutMs),
-      });
+      const signal = this.timeoutSignal(this.timeoutMs);
+      let url = this.url;
+      for (let hop = 0; ; hop++) {
+        res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal, redirect: 'manual' });
+        if (res.status < 300 || res.status >= 400) break;
+        await res.body?.cancel().catch(() => undefined);
+        const location = res.headers.get('location');
+        const next = location === null ? undefined : parseUrl(location, url);
+        if (!next) return { reason: `HTTP ${res.status} redirect without a valid Location`, retry: false };
+        if (next.origin !== new URL(this.url).origin) {
+          return { reason: `HTTP ${res.status} redirect to another origin (${next.origin}), not followed`, retry: false };
+        }
+        if (res.status !== 307 && res.status !== 308) {
+          return { reason: `HTTP ${res.status} redirect would turn the POST into a GET, not followed`, retry: false };
+        }
+        if (hop + 1 > MAX_REDIRECTS) return { reason: `more than ${MAX_REDIRECTS} redirects`, retry: false };
+        url = next.href;
+      }
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {
@@ -128,8 +165,10 @@ export class WebhookAlerts implements Alerts {
     }
     const text = await res.text().catch(() => '');
     if (res.ok) return undefined;
-    const detail = text.trim() ? `: ${clip(text.trim(), 200)}` : '';
-    return { reason: `HTTP ${res.status} ${res.statusText}${detail}`.trimEnd(), retry: res.status >= 500 };
+    const detail = text.trim() ? `: ${quoteAnswer(text)}` : '';
+    const statusText = clip(res.statusText.replace(/[^\x20-\x7e]/g, '?'), 60);
+    const status = statusText ? ` ${statusText}` : '';
+    return { reason: `HTTP ${res.status}${status}${detail}`, retry: res.status >= 500 };
   }
 
   describe(): string {
