@@ -21,7 +21,7 @@ echo "== cargo test (native core) =="
 # CUDA kernels to PTX (no GPU needed); without it that test says it skipped.
 nvrtc_lib="$(ls -d .venv/lib/python3*/site-packages/nvidia/cu13/lib 2>/dev/null | head -n 1)"
 LD_LIBRARY_PATH="${nvrtc_lib:+$PWD/$nvrtc_lib:}${LD_LIBRARY_PATH:-}" \
-  cargo test --release -p arrowshap-core 2>&1 | tee "$log_dir/cargo.log"
+  cargo test --profile test-release -p arrowshap-core 2>&1 | tee "$log_dir/cargo.log"
 cargo_rc=${PIPESTATUS[0]}
 
 echo "== MLflow test server (python peers + mlflow server) =="

@@ -15,6 +15,10 @@ import {
   vectorFromArray,
   Vector,
   Float32,
+  Field,
+  RecordBatch,
+  Schema,
+  Struct,
 } from 'apache-arrow';
 import { featureColumns, halfToNumber, idColumn, numericColumn } from '../../ts/io/datasets/features.ts';
 
@@ -113,4 +117,17 @@ test('halfToNumber decodes IEEE half floats', (t) => {
   t.is(halfToNumber(0xfc00), -Infinity);
   t.is(halfToNumber(0x3555), 0.333251953125);
   t.true(Object.is(halfToNumber(0x8000), -0));
+});
+
+test('duplicate column names among the features or the id column are an error (never the first one silently)', (t) => {
+  const a = makeData({ type: new Float64(), length: 2, data: new Float64Array([1, 2]) });
+  const b = makeData({ type: new Float64(), length: 2, data: new Float64Array([9, 9]) });
+  const fields = [new Field('x', new Float64()), new Field('x', new Float64()), new Field('id', new Float64())];
+  const schema = new Schema(fields);
+  const table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(fields), length: 2, children: [a, b, a] })));
+  t.throws(() => featureColumns(table, ['x'], { source: 'dup.parquet' }), {
+    message: 'dup.parquet has 2 columns named `x`: the columns a run reads must have unique names',
+  });
+  t.throws(() => idColumn(table, 'x'), { message: /the input table has 2 columns named `x`/ });
+  t.is(idColumn(table, 'id').length, 2);
 });

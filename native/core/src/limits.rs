@@ -21,6 +21,11 @@ pub const MAX_TREE_NODES: usize = 1 << 24;
 /// Most outputs (classes, targets, quantiles) accepted in one model.
 pub const MAX_OUTPUTS: usize = 1 << 16;
 
+/// Most coalitions KernelSHAP samples per row (2^24, about 16.7 million): beyond it a
+/// row's plan alone would take gigabytes; exact results need far fewer (full
+/// enumeration of 24 features is within it).
+pub const MAX_KERNEL_SAMPLES: usize = 1 << 24;
+
 /// Checks tree `ti` of `file` against [`MAX_TREE_NODES`] and [`MAX_TREE_DEPTH`]
 /// (iteratively: no recursion over a structure that came from a file) and that
 /// its numbers are finite: leaf values, covers, and the thresholds of splits.

@@ -167,3 +167,23 @@ fn iterative_depth_and_expected_value_match_the_definitions() {
     assert!((t.expected_value() - expect).abs() < 1e-12);
     assert_eq!(t.max_depth(), 5);
 }
+
+#[test]
+fn an_absurd_kernel_sample_count_is_refused_before_any_allocation() {
+    use arrowshap_core::kernel::{kernel_shap, KernelOptions};
+    use arrowshap_core::limits::MAX_KERNEL_SAMPLES;
+    let model = chain(3, 2);
+    let cols = vec![vec![0.1, 0.9], vec![0.2, 0.3]];
+    let x = Matrix::from_columns_f64(&cols).unwrap();
+    let bg = Matrix::from_columns_f64(&cols).unwrap();
+    let opts = KernelOptions {
+        nsamples: Some(4_294_967_294),
+        ..Default::default()
+    };
+    let e = message(kernel_shap(&model, &x, &bg, None, &opts, &RunControl::default()).unwrap_err());
+    assert!(
+        e.contains("nsamples 4294967294 is above the limit of 16777216"),
+        "{e}"
+    );
+    assert_eq!(MAX_KERNEL_SAMPLES, 16_777_216);
+}

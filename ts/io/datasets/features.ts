@@ -100,12 +100,28 @@ export function numericColumn(vector: Vector): FeatureColumn {
 }
 
 /**
+ * Throws when one of `names` is the name of two or more columns of `table`:
+ * Arrow and Parquet allow it, and taking the first silently would explain the
+ * wrong values.
+ */
+function checkUnique(table: Table, names: readonly string[], opts: ColumnOptions): void {
+  const wanted = new Set(names);
+  const counts = new Map<string, number>();
+  for (const f of table.schema.fields) if (wanted.has(f.name)) counts.set(f.name, (counts.get(f.name) ?? 0) + 1);
+  const repeated = [...counts].filter(([, n]) => n > 1);
+  if (repeated.length > 0) {
+    const list = repeated.map(([name, n]) => `${n} columns named \`${name}\``).join(', ');
+    throw new Error(`${sourceOf(opts)} has ${list}: the columns a run reads must have unique names`);
+  }
+}
+
+/**
  * The model's feature columns from `table`, in `featureNames` order.
  *
  * Every feature must be present by name and numeric (float, int or boolean);
  * extra columns are ignored. Float64/Float32 columns in one chunk without nulls
  * are returned as views of the Arrow buffers (no copy).
- * @throws listing every missing feature, or naming a non-numeric column and its type
+ * @throws listing every missing feature, naming a repeated column name, or a non-numeric column and its type
  *   (``column `bmi` in data/x.csv is Utf8, expected a number``), with `opts.source`.
  */
 export function featureColumns(table: Table, featureNames: readonly string[], opts: ColumnOptions = {}): FeatureColumn[] {
@@ -119,6 +135,7 @@ export function featureColumns(table: Table, featureNames: readonly string[], op
         `${columns.length > 0 ? listNames(columns) : '(none)'})`,
     );
   }
+  checkUnique(table, featureNames, opts);
   const wrong: string[] = [];
   for (const name of featureNames) {
     const type = table.getChild(name)!.type;
@@ -138,5 +155,6 @@ export function idColumn(table: Table, name: string, opts: ColumnOptions = {}): 
     const columns = table.schema.fields.map((f) => f.name);
     throw new Error(`id column \`${name}\` not found in ${sourceOf(opts)}; columns: ${listNames(columns) || '(none)'}`);
   }
+  checkUnique(table, [name], opts);
   return column;
 }

@@ -17,9 +17,10 @@
  * A version directory is filled under `versions/.tmp-*` and renamed to its number,
  * so it appears complete or not at all; two concurrent registrations cannot take
  * the same number (the losing rename fails and retries with the next number).
- * `aliases.json` is replaced atomically (temp file + rename); concurrent alias
- * changes are last-writer-wins. Version directories are never modified after
- * creation.
+ * `aliases.json` is replaced atomically (temp file + rename), and each change
+ * reads and rewrites it under a lock file (`aliases.json.lock`, see `io/lock.ts`),
+ * so concurrent alias changes from any number of processes are all kept.
+ * Version directories are never modified after creation.
  */
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import { extname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic.ts';
+import { withFileLock } from '../lock.ts';
 import { validate } from '../../config/errors.ts';
 import type { ModelVersion, Registry } from './registry.ts';
 import { flavorOfExtension, isMissing, listFiles, modelFileCandidates } from './model_files.ts';
@@ -205,18 +207,22 @@ export class LocalRegistry implements Registry {
     this.checkAlias(alias);
     const versions = await this.versionNumbers(true);
     if (!versions.includes(version)) throw new Error(await this.notFound(`version ${version}`));
-    const aliases = await this.aliases();
-    aliases[alias] = version;
-    await this.writeAliases(aliases);
+    await withFileLock(this.aliasesPath, async () => {
+      const aliases = await this.aliases();
+      aliases[alias] = version;
+      await this.writeAliases(aliases);
+    });
   }
 
   /** Removes `alias`. @throws listing the aliases when it does not exist. */
   async deleteAlias(alias: string): Promise<void> {
     await this.versionNumbers(true);
-    const aliases = await this.aliases();
-    if (!(alias in aliases)) throw new Error(await this.notFound(`alias \`${alias}\``));
-    delete aliases[alias];
-    await this.writeAliases(aliases);
+    await withFileLock(this.aliasesPath, async () => {
+      const aliases = await this.aliases();
+      if (!(alias in aliases)) throw new Error(await this.notFound(`alias \`${alias}\``));
+      delete aliases[alias];
+      await this.writeAliases(aliases);
+    });
   }
 
   /** The model's versions (ascending, with their aliases) and aliases. */

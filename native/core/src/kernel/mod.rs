@@ -128,6 +128,16 @@ pub fn kernel_shap_report(
     if opts.nsamples == Some(0) {
         return Err(Error::Input("nsamples must be at least 1".into()));
     }
+    if let Some(n) = opts
+        .nsamples
+        .filter(|&n| n > crate::limits::MAX_KERNEL_SAMPLES)
+    {
+        return Err(Error::Input(format!(
+            "nsamples {n} is above the limit of {} coalitions per row (each is a bit set \
+             of the features and one model evaluation per background row)",
+            crate::limits::MAX_KERNEL_SAMPLES
+        )));
+    }
     let bg = background::summarize(background, bg_weights, opts.background_summary, opts.seed)?;
     let mut report = KernelReport {
         background_rows: bg.rows(),
