@@ -103,3 +103,41 @@ pub fn check_outputs(file: &str, num_outputs: usize, base_margin: &[f64]) -> Res
     }
     Ok(())
 }
+
+/// A zero-filled result buffer of `dims` multiplied together, or an error naming
+/// `what` and the size when it cannot be had: the product overflows, or the
+/// allocator refuses it (an interactions run on a wide model at a large batch size
+/// asks for rows × outputs × features² values). Never aborts the process the way
+/// `vec![0.0; n]` does on a failed allocation.
+pub fn zeroed(what: &str, dims: &[usize]) -> Result<Vec<f64>> {
+    let too_big = |size: String| {
+        Error::Input(format!(
+            "cannot allocate {what} ({} = {size}): lower the batch size (explainer.batch_rows) or the work per call",
+            dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" × ")
+        ))
+    };
+    let n = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|n| n.checked_mul(8).is_some())
+        .ok_or_else(|| too_big("more than the address space".into()))?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f64>(n)
+        .map_err(|_| too_big("more than the address space".into()))?;
+    // SAFETY: `layout` has a non-zero size. Zeroed memory is a valid `[f64; n]` (0.0), and
+    // a pointer from the global allocator with the layout of `n` f64s is what
+    // `Vec::from_raw_parts` takes for capacity `n`. Like `vec![0.0; n]` this asks for
+    // zeroed pages (untouched until written), but a refusal is an error, not an abort.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout) as *mut f64;
+        if ptr.is_null() {
+            return Err(too_big(format!(
+                "{:.1} GiB",
+                n as f64 * 8.0 / (1u64 << 30) as f64
+            )));
+        }
+        Ok(Vec::from_raw_parts(ptr, n, n))
+    }
+}

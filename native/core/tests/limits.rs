@@ -187,3 +187,24 @@ fn an_absurd_kernel_sample_count_is_refused_before_any_allocation() {
     );
     assert_eq!(MAX_KERNEL_SAMPLES, 16_777_216);
 }
+
+#[test]
+fn a_result_too_large_to_allocate_is_an_error_not_an_abort() {
+    use arrowshap_core::limits::zeroed;
+    let e = message(zeroed("the interaction values", &[1 << 20, 1, 1 << 16, 1 << 16]).unwrap_err());
+    assert!(
+        e.starts_with(
+            "invalid input: cannot allocate the interaction values (1048576 × 1 × 65536 × 65536 = "
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("lower the batch size (explainer.batch_rows)"),
+        "{e}"
+    );
+    // 2^46 values = 512 TiB: the product fits, but no allocator can give it (beyond
+    // x86-64's 128 TiB user address space, whatever the overcommit setting)
+    let e = message(zeroed("the SHAP values", &[1 << 26, 1 << 20]).unwrap_err());
+    assert!(e.contains("524288.0 GiB"), "{e}");
+    assert_eq!(zeroed("x", &[3, 2]).unwrap(), vec![0.0; 6]);
+}

@@ -423,7 +423,7 @@ pub(crate) fn interactions(
     let u = plan.used.len();
     let simd = detect_simd();
     let tt = rows * k * m;
-    let mut values = vec![0.0; m * tt];
+    let mut values = crate::limits::zeroed("the interaction values", &[rows, k, m, m])?;
     let out = DisjointOut::new(&mut values);
     let block = block_rows(rows, ctl, LANES, 64);
     for_row_blocks(

@@ -636,7 +636,7 @@ pub(crate) fn path_dependent(
     let m = model.num_features;
     let k = model.num_outputs;
     let simd = detect_simd();
-    let mut values = vec![0.0; (m + 1) * rows * k];
+    let mut values = crate::limits::zeroed("the SHAP values", &[m + 1, rows, k])?;
     let out = DisjointOut::new(&mut values);
     let block = block_rows(rows, ctl, LANES, 256);
     let km = k * m;
