@@ -1,7 +1,7 @@
 //! The device choice (`auto` / `cpu` / `gpu`) for path-dependent and interaction values, and
 //! what JS may ask about the GPU. The work itself is `arrowshap_core::gpu`.
 
-use crate::columns::{as_matrix, JsColumn};
+use crate::columns::{JsColumn, OwnedColumns};
 use crate::error::guarded;
 use crate::model::Model;
 use crate::run::{NativeRun, RunState};
@@ -81,7 +81,7 @@ pub struct DeviceShapTask {
     model: Arc<Ensemble>,
     /// The model's CPU plans (the CPU side runs from them, as the other tasks do).
     prepared: Arc<Prepared>,
-    columns: Vec<JsColumn>,
+    columns: OwnedColumns,
     kind: DeviceKind,
     device: Device,
     threads: usize,
@@ -111,7 +111,7 @@ impl Task for DeviceShapTask {
             cancel: Some(&self.state.cancel),
             progress: Some(&progress),
         };
-        let x = as_matrix(&self.columns).map_err(crate::error::to_napi)?;
+        let x = self.columns.matrix().map_err(crate::error::to_napi)?;
         guarded("the SHAP computation", || {
             let (rows, outputs, features, values, used) = match self.kind {
                 DeviceKind::PathDependent => {
@@ -185,7 +185,7 @@ impl Model {
         Ok(AsyncTask::new(DeviceShapTask {
             model: self.inner.clone(),
             prepared: self.prepared.clone(),
-            columns,
+            columns: OwnedColumns::copy(&columns),
             kind,
             device,
             threads: threads as usize,
