@@ -28,7 +28,8 @@ test('20 aliases set concurrently in one process are all kept', async (t) => {
 
 function run(args: string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'arrowshap.js'), ...args], { stdio: 'ignore' });
+    // the CLI from its TypeScript source, as tests/cli does (no build of dist/ needed)
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'ts', 'cli.ts'), ...args], { stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', resolve);
   });
