@@ -10,7 +10,13 @@
  * --rounds N (3), --only NAME (one comparison), --out DIR (benches/out),
  * --max-rows N (explain only the first N rows of every case; both systems get the
  * same rows). Each comparison also caps its rows (`cap`) where the slowest peer
- * would otherwise take many minutes on a 2-core machine.
+ * would otherwise take many minutes on a 2-core machine; `peerCaps` gives one peer
+ * fewer rows (shap's O(rows × background) at large backgrounds), its rate in rows/s
+ * and its error over the rows it explained.
+ *
+ * Background comparisons time arrowshap's whole call (preparing the background and
+ * explaining the rows), as WOODELF's and shap's calls do the same work. The 1M-row
+ * background runs arrowshap alone, in a child process that reports its peak RSS.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +26,7 @@ import { cpus } from 'node:os';
 import { PythonPeer } from './python_peer.ts';
 import { TreeModel, type ShapResult } from '../ts/native/tree_model.ts';
 import { explainKernel } from '../ts/kernel/explain_kernel.ts';
+import { prepareBackground } from '../ts/background/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const python = join(root, '.venv', 'bin', 'python');
@@ -44,17 +51,28 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** What arrowshap runs for a comparison. */
-type Ours = 'path' | 'interactions' | 'interventional' | 'kernel';
+type Ours = 'path' | 'interactions' | 'interventional' | 'kernel' | 'bg-interactions' | 'banzhaf';
 
 /** One comparison: a case, our method, and the peer methods to time against. */
-interface Comparison { name: string; caseName: string; ours: Ours; peers: string[]; cap?: number }
+interface Comparison {
+  name: string; caseName: string; ours: Ours; peers: string[]; cap?: number;
+  /** Rows for one peer (fewer than the comparison's). */
+  peerCaps?: Record<string, number>;
+  /** Run arrowshap alone in a child process and report its peak RSS. */
+  alone?: boolean;
+}
 
 const comparisons: Comparison[] = [
   { name: 'path-dependent d8×500', caseName: 'xgb_d8', ours: 'path', peers: ['xgb_contribs', 'shap_tree'] },
   { name: 'path-dependent d4×100', caseName: 'xgb_d4', ours: 'path', peers: ['xgb_contribs'] },
   { name: 'path-dependent d12×200', caseName: 'xgb_d12', ours: 'path', peers: ['xgb_contribs'], cap: 300 },
   { name: 'interactions d6×100', caseName: 'xgb_interactions', ours: 'interactions', peers: ['xgb_interactions'], cap: 100 },
-  { name: 'interventional d6×100 bg100', caseName: 'xgb_interventional', ours: 'interventional', peers: ['shap_interventional'] },
+  { name: 'interventional d6×100 bg100', caseName: 'xgb_interventional', ours: 'interventional', peers: ['woodelf_interventional', 'shap_interventional'] },
+  { name: 'interventional d6×100 bg10k', caseName: 'xgb_bg10k', ours: 'interventional', peers: ['woodelf_interventional', 'shap_interventional'], peerCaps: { shap_interventional: 50 } },
+  { name: 'interventional d6×100 bg100k', caseName: 'xgb_bg100k', ours: 'interventional', peers: ['woodelf_interventional', 'shap_interventional'], peerCaps: { shap_interventional: 5 } },
+  { name: 'interventional d6×100 bg1M (alone, peak RSS)', caseName: 'xgb_bg1m', ours: 'interventional', peers: [], alone: true },
+  { name: 'bg interactions d6×100 bg10k', caseName: 'xgb_bg_interactions', ours: 'bg-interactions', peers: ['woodelf_interactions'] },
+  { name: 'banzhaf d6×100 bg10k', caseName: 'xgb_bg10k', ours: 'banzhaf', peers: ['woodelf_banzhaf'] },
   { name: 'kernel d4×100 bg50 (error vs exact)', caseName: 'xgb_kernel', ours: 'kernel', peers: ['shap_kernel'], cap: 20 },
   { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib'] },
 ];
@@ -67,8 +85,9 @@ function readCols(path: string, rows: number, features: number): Float64Array[] 
 }
 
 /** Max absolute and relative error of ours (column-major) against the peer (row-major library layout). */
-function compare(ours: Ours, r: ShapResult, peer: Float64Array): { abs: number; rel: number } {
+function compare(ours: Ours, r: ShapResult, peer: Float64Array, peerRows = r.rows): { abs: number; rel: number } {
   const { rows: R, features: M } = r;
+  const n = Math.min(R, peerRows);
   let abs = 0, rel = 0;
   const upd = (a: number, b: number) => {
     const d = Math.abs(a - b);
@@ -76,13 +95,13 @@ function compare(ours: Ours, r: ShapResult, peer: Float64Array): { abs: number; 
     const q = d / Math.max(1, Math.abs(b));
     if (q > rel) rel = q;
   };
-  if (ours === 'interactions') {
+  if (ours === 'interactions' || ours === 'bg-interactions') {
     const T = R * M, W = M + 1;
-    for (let row = 0; row < R; row++)
+    for (let row = 0; row < n; row++)
       for (let i = 0; i < M; i++)
         for (let j = 0; j < M; j++) upd(r.values[j * T + row * M + i], peer[(row * W + i) * W + j]);
   } else {
-    for (let row = 0; row < R; row++)
+    for (let row = 0; row < n; row++)
       for (let j = 0; j <= M; j++) upd(r.values[j * R + row], peer[row * (M + 1) + j]);
   }
   return { abs, rel };
@@ -119,15 +138,28 @@ async function main() {
     const bg = meta.bg_rows ? readCols(join(dir, 'bg.f64'), meta.bg_rows, meta.features) : undefined;
     const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
     const opts = { threads: args.threads, device: 'cpu' as const }; // CPU against CPU peers; the GPU has benches/gpu
-    const runOurs = () =>
-      c.ours === 'path' ? model.shapPathDependent(X, opts)
+    const runOurs = async (): Promise<ShapResult> =>
+      c.ours === 'bg-interactions' ? (await prepareBackground(model, bg!, { ...opts, interactions: true })).interactions(X, opts)
+        : c.ours === 'banzhaf' ? (await prepareBackground(model, bg!, { ...opts, values: 'banzhaf' })).explain(X, opts)
+        : c.ours === 'path' ? model.shapPathDependent(X, opts)
         : c.ours === 'interactions' ? model.shapInteractions(X, opts)
           : c.ours === 'interventional' ? model.shapInterventional(X, bg!, opts)
             : explainKernel(model, X, bg!, { ...opts, nsamples: meta.params.nsamples });
     // KernelSHAP is an estimator: both systems are measured against the exact interventional values
     const exact = c.ours === 'kernel' ? await model.shapInterventional(X, bg!, opts) : undefined;
+    if (c.alone) {
+      // arrowshap alone in a child process: one warm-up call, one timed call, peak RSS
+      const res = JSON.parse(execFileSync('npx', ['tsx', join(root, 'benches', 'alone.ts'), dir, String(rows), String(args.threads)], { encoding: 'utf8' }));
+      table.push([c.name, String(rows), 'arrowshap', (rows / res.seconds).toFixed(0), `peak RSS ${(res.maxRssKb / 1024).toFixed(0)} MiB`, '', '']);
+      results.push({ name: c.name, case: c.caseName, rows, bg_rows: meta.bg_rows, arrowshap: { rows_per_s: rows / res.seconds, seconds: [res.seconds], peak_rss_kb: res.maxRssKb }, peers: {} });
+      console.error(`  done: ${c.name}`);
+      continue;
+    }
+    const peers = c.peers.filter((p) => !p.startsWith('woodelf') || versions.woodelf);
+    for (const p of c.peers.filter((p) => !peers.includes(p))) console.error(`  ${c.name}: ${p} skipped (woodelf_explainer not installed)`);
     const times: Record<string, number[]> = { arrowshap: [] };
-    for (const p of c.peers) times[p] = [];
+    for (const p of peers) times[p] = [];
+    const peerRows = (p: string) => Math.min(rows, c.peerCaps?.[p] ?? Infinity);
     let ourResult: ShapResult | undefined;
     const peerOut: Record<string, string> = {};
     for (let round = 0; round <= args.rounds; round++) { // round 0 warms up, untimed
@@ -136,8 +168,8 @@ async function main() {
       const secs = (performance.now() - t) / 1000;
       if (round === 0) continue; // the peers have no JIT or lazy setup to warm up
       times.arrowshap.push(secs);
-      for (const p of c.peers) {
-        const res = await peer.call({ method: p, case_dir: dir, threads: args.threads, nsamples: meta.params.nsamples, rows });
+      for (const p of peers) {
+        const res = await peer.call({ method: p, case_dir: dir, threads: args.threads, nsamples: meta.params.nsamples, rows: peerRows(p) });
         peerOut[p] = res.out;
         times[p].push(res.seconds);
       }
@@ -145,13 +177,13 @@ async function main() {
     const ourRate = rows / median(times.arrowshap);
     const ourErr = exact ? compare('path', ourResult!, rowMajor(exact)) : undefined;
     table.push([c.name, String(rows), 'arrowshap', ourRate.toFixed(0), '', ourErr?.abs.toExponential(2) ?? '', ourErr?.rel.toExponential(2) ?? '']);
-    const entry: any = { name: c.name, case: c.caseName, rows, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
-    for (const p of c.peers) {
-      const rate = rows / median(times[p]);
+    const entry: any = { name: c.name, case: c.caseName, rows, bg_rows: meta.bg_rows, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
+    for (const p of peers) {
+      const rate = peerRows(p) / median(times[p]);
       const buf = readFileSync(peerOut[p]);
       const peerValues = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
-      const err = exact ? compare('path', exact, peerValues) : compare(c.ours, ourResult!, peerValues);
-      table.push(['', '', p, rate.toFixed(0), `${(ourRate / rate).toFixed(2)}×`, err.abs.toExponential(2), err.rel.toExponential(2)]);
+      const err = exact ? compare('path', exact, peerValues) : compare(c.ours, ourResult!, peerValues, peerRows(p));
+      table.push(['', peerRows(p) === rows ? '' : String(peerRows(p)), p, rate.toFixed(0), `${(ourRate / rate).toFixed(2)}×`, err.abs.toExponential(2), err.rel.toExponential(2)]);
       if (ourErr) entry.arrowshap.max_abs_err_vs_exact = ourErr.abs;
       entry.peers[p] = { rows_per_s: rate, seconds: times[p], speedup: ourRate / rate, max_abs_err: err.abs, max_rel_err: err.rel };
     }

@@ -10,6 +10,9 @@ Methods:
   shap_interventional shap.TreeExplainer(model, bg, feature_perturbation="interventional", model_output="raw")
   lgb_contrib         LightGBM Booster.predict(pred_contrib=True)
   shap_kernel         shap.KernelExplainer(raw margin function, bg).shap_values(X, nsamples=N)
+  woodelf_interventional  woodelf.WoodelfExplainer(model, bg).shap_values (background SHAP)
+  woodelf_interactions    woodelf.WoodelfExplainer(model, bg).shap_interaction_values
+  woodelf_banzhaf     woodelf.WoodelfExplainer(model, bg).banzhaf_values
 """
 
 import json
@@ -83,11 +86,39 @@ def run(cmd: dict) -> dict:
         if method == "shap_tree":
             ex = shap.TreeExplainer(model)
         else:
-            ex = shap.TreeExplainer(model, bg, feature_perturbation="interventional", model_output="raw")
+            # shap subsamples a plain array background to 100 rows (maskers.Independent's
+            # default max_samples): pass the masker so that the whole background is used
+            masker = shap.maskers.Independent(bg, max_samples=bg.shape[0])
+            ex = shap.TreeExplainer(model, masker, feature_perturbation="interventional", model_output="raw")
         sv = np.asarray(ex.shap_values(X, check_additivity=False))
         secs = time.perf_counter() - t
         base = np.broadcast_to(np.asarray(ex.expected_value, dtype=np.float64).reshape(-1)[:1], (sv.shape[0], 1))
         out = np.concatenate([sv, base], axis=1)
+    elif method.startswith("woodelf"):
+        import pandas as pd
+        from woodelf import WoodelfExplainer
+
+        cols = [f"f{j}" for j in range(X.shape[1])]
+        Xd, bgd = pd.DataFrame(X, columns=cols), pd.DataFrame(bg, columns=cols)
+        # the base value (not timed): the mean raw prediction over the background
+        base_value = float(np.mean(model.predict(xgb.DMatrix(bg), output_margin=True)))
+        t = time.perf_counter()
+        ex = WoodelfExplainer(model, bgd)
+        if method == "woodelf_interactions":
+            iv = np.asarray(ex.shap_interaction_values(Xd, verbose=False), dtype=np.float64)
+        elif method == "woodelf_banzhaf":
+            sv = np.asarray(ex.banzhaf_values(Xd, verbose=False), dtype=np.float64)
+        else:
+            sv = np.asarray(ex.shap_values(Xd, verbose=False), dtype=np.float64)
+        secs = time.perf_counter() - t
+        if method == "woodelf_interactions":
+            # XGBoost's layout: (M+1) × (M+1) per row, bias row and column last
+            m = X.shape[1]
+            out = np.zeros((X.shape[0], m + 1, m + 1))
+            out[:, :m, :m] = iv
+            out[:, m, m] = base_value
+        else:
+            out = np.concatenate([sv, np.full((sv.shape[0], 1), base_value)], axis=1)
     else:
         raise ValueError(f"unknown method {method}")
     out = np.ascontiguousarray(out, dtype=np.float64)
@@ -101,8 +132,15 @@ def versions() -> dict:
     import shap
     import xgboost
 
-    return {"xgboost": xgboost.__version__, "lightgbm": lightgbm.__version__, "shap": shap.__version__,
-            "numpy": np.__version__, "python": sys.version.split()[0]}
+    out = {"xgboost": xgboost.__version__, "lightgbm": lightgbm.__version__, "shap": shap.__version__,
+           "numpy": np.__version__, "python": sys.version.split()[0]}
+    try:
+        from importlib.metadata import version
+
+        out["woodelf"] = version("woodelf_explainer")
+    except Exception:  # not installed: the WOODELF comparisons report it
+        pass
+    return out
 
 
 def main():

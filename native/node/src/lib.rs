@@ -8,6 +8,7 @@
 
 #![deny(clippy::all)]
 
+mod background;
 mod columns;
 mod error;
 mod gpu;

@@ -21,6 +21,8 @@ pub enum ShapKind {
     Interactions,
     /// Interventional TreeSHAP with these background columns.
     Interventional(OwnedColumns),
+    /// Values (`false`) or interaction values (`true`) against a prepared background.
+    Background(Arc<shap::background::Background>, bool),
 }
 
 /// A result handed to JS: dimensions plus the values buffer (moved, not copied).
@@ -93,6 +95,24 @@ impl Task for ShapTask {
             }
             ShapKind::Interactions => {
                 let s = self.prepared.interactions(&x, &ctl)?;
+                Ok(RawResult {
+                    rows: s.rows,
+                    outputs: s.outputs,
+                    features: s.features,
+                    values: s.values,
+                })
+            }
+            ShapKind::Background(bg, false) => {
+                let s = bg.values(model, &x, &ctl)?;
+                Ok(RawResult {
+                    rows: s.rows,
+                    outputs: s.outputs,
+                    features: s.features,
+                    values: s.values,
+                })
+            }
+            ShapKind::Background(bg, true) => {
+                let s = bg.interactions(model, &x, &ctl)?;
                 Ok(RawResult {
                     rows: s.rows,
                     outputs: s.outputs,
