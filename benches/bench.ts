@@ -26,7 +26,7 @@ import { cpus } from 'node:os';
 import { PythonPeer } from './python_peer.ts';
 import { TreeModel, type ShapResult } from '../ts/native/tree_model.ts';
 import { explainKernel } from '../ts/kernel/explain_kernel.ts';
-import { prepareBackground } from '../ts/background/index.ts';
+import { prepareBackgroundTables } from '../ts/background/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const python = join(root, '.venv', 'bin', 'python');
@@ -139,8 +139,8 @@ async function main() {
     const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
     const opts = { threads: args.threads, device: 'cpu' as const }; // CPU against CPU peers; the GPU has benches/gpu
     const runOurs = async (): Promise<ShapResult> =>
-      c.ours === 'bg-interactions' ? (await prepareBackground(model, bg!, { ...opts, interactions: true })).interactions(X, opts)
-        : c.ours === 'banzhaf' ? (await prepareBackground(model, bg!, { ...opts, values: 'banzhaf' })).explain(X, opts)
+      c.ours === 'bg-interactions' ? (await prepareBackgroundTables(model, bg!, { ...opts, interactions: true })).interactions(X, opts)
+        : c.ours === 'banzhaf' ? (await prepareBackgroundTables(model, bg!, { ...opts, values: 'banzhaf' })).explain(X, opts)
         : c.ours === 'path' ? model.shapPathDependent(X, opts)
         : c.ours === 'interactions' ? model.shapInteractions(X, opts)
           : c.ours === 'interventional' ? model.shapInterventional(X, bg!, opts)

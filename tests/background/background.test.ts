@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { hasNativeAddon } from '../helpers/native.ts';
 import { TreeModel } from '../../ts/native/tree_model.ts';
 import type { ShapResult } from '../../ts/native/addon.ts';
-import { prepareBackground, type BackgroundValues } from '../../ts/background/index.ts';
+import { prepareBackgroundTables, type BackgroundValues } from '../../ts/background/index.ts';
+import { explainSamples, resolveAlgorithm } from '../../ts/core/explainers.ts';
 
 const native = hasNativeAddon ? test : test.skip;
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
@@ -39,7 +40,7 @@ async function brute(model: TreeModel, x: Float64Array[], row: number, bg: Float
     for (let z = 0; z < nb; z++) a += pred[(s * nb + z) * k + kk];
     return a / nb;
   };
-  const fact = (n: number) => (n <= 1 ? 1 : n * fact(n - 1));
+  const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
   const pop = (s: number) => s.toString(2).replace(/0/g, '').length;
   const vals = new Float64Array(k * m), pairs = new Float64Array(k * m * m);
   for (let kk = 0; kk < k; kk++) {
@@ -81,7 +82,7 @@ for (const [name, kind] of [
     const model = TreeModel.fromFile(join(fixtures, name, name.startsWith('lgb') ? 'model.txt' : 'model.json'));
     const x = csvColumns(name, model, 0, 3);
     const bg = csvColumns(name, model, 10, 16);
-    const prepared = await prepareBackground(model, bg, { values: kind, interactions: true, threads: 2 });
+    const prepared = await prepareBackgroundTables(model, bg, { values: kind, interactions: true, threads: 2 });
     t.is(prepared.rows, 6);
     t.is(prepared.values, kind);
     const sv: ShapResult = await prepared.explain(x);
@@ -107,7 +108,7 @@ for (const [name, kind] of [
 
 native('one prepared background explains several batches as one', async (t) => {
   const model = TreeModel.fromFile(join(fixtures, 'xgb_reg_nan', 'model.json'));
-  const prepared = await prepareBackground(model, csvColumns('xgb_reg_nan', model, 20, 60));
+  const prepared = await prepareBackgroundTables(model, csvColumns('xgb_reg_nan', model, 20, 60));
   const all = await prepared.explain(csvColumns('xgb_reg_nan', model, 0, 20));
   const tail = await prepared.explain(csvColumns('xgb_reg_nan', model, 10, 20));
   const M = model.numFeatures;
@@ -119,9 +120,33 @@ native('one prepared background explains several batches as one', async (t) => {
 native('errors name the problem', async (t) => {
   const model = TreeModel.fromFile(join(fixtures, 'xgb_reg_nan', 'model.json'));
   const bg = csvColumns('xgb_reg_nan', model, 0, 5);
-  await t.throwsAsync(prepareBackground(model, bg, { values: 'owen' as BackgroundValues }), { message: /values must be 'shapley' or 'banzhaf'/ });
-  await t.throwsAsync(prepareBackground(model, bg.slice(1)), { message: /features, got/ });
-  await t.throwsAsync(prepareBackground(model, bg.map((c) => c.subarray(0, 0))), { message: /no rows/ });
-  const prepared = await prepareBackground(model, bg);
+  await t.throwsAsync(prepareBackgroundTables(model, bg, { values: 'owen' as BackgroundValues }), { message: /values must be 'shapley' or 'banzhaf'/ });
+  await t.throwsAsync(prepareBackgroundTables(model, bg.slice(1)), { message: /features, got/ });
+  await t.throwsAsync(prepareBackgroundTables(model, bg.map((c) => c.subarray(0, 0))), { message: /no rows/ });
+  const prepared = await prepareBackgroundTables(model, bg);
   await t.throwsAsync(prepared.interactions(bg), { message: /without interaction tables/ });
+});
+
+native('explainSamples: tree-interventional Banzhaf values and interactions in batches equal the prepared tables', async (t) => {
+  const model = TreeModel.fromFile(join(fixtures, 'lgb_multiclass_cat', 'model.txt'));
+  const x = csvColumns('lgb_multiclass_cat', model, 0, 30);
+  const bg = csvColumns('lgb_multiclass_cat', model, 30, 50);
+  const res = await explainSamples(model, x, { algorithm: 'tree-interventional', background: bg, values: 'banzhaf', interactions: true, batchRows: 7 });
+  const tables = await prepareBackgroundTables(model, bg, { values: 'banzhaf', interactions: true });
+  const sv = await tables.explain(x);
+  const iv = await tables.interactions(x);
+  const { rows: R, outputs: K, features: M } = sv;
+  const names = model.featureNames;
+  for (let j = 0; j < M; j++) {
+    const col = res.table.getChild(names[j])!.toArray() as Float64Array;
+    for (let i = 0; i < R * K; i++) t.is(col[i], sv.values[j * R * K + i]);
+    const icol = res.interactions!.getChild(names[j])!.toArray() as Float64Array;
+    for (let i = 0; i < R * K * M; i++) t.is(icol[i], iv.values[j * R * K * M + i]);
+  }
+});
+
+test('banzhaf and background interactions need tree-interventional', (t) => {
+  t.throws(() => resolveAlgorithm('tree-path-dependent', { values: 'banzhaf' }), { message: /banzhaf" is only available with tree-interventional/ });
+  t.throws(() => resolveAlgorithm('kernel', { background: [], interactions: true }), { message: /interactions is only available/ });
+  t.is(resolveAlgorithm('tree-interventional', { background: [], interactions: true, values: 'banzhaf' }), 'tree-interventional');
 });

@@ -158,7 +158,9 @@ test('algorithm and device choices: auto → path-dependent (on the GPU only whe
   t.is(resolveAlgorithm('kernel', { background: [] }), 'kernel');
   t.throws(() => resolveAlgorithm('kernel'), { message: 'explainer.algorithm "kernel" needs a background sample (explainer.background)' });
   t.throws(() => resolveAlgorithm('tree-interventional'), { message: /"tree-interventional" needs a background sample/ });
-  t.throws(() => resolveAlgorithm('tree-interventional', { background: [], interactions: true }), { message: /interactions/ });
+  t.is(resolveAlgorithm('tree-interventional', { background: [], interactions: true }), 'tree-interventional');
+  t.throws(() => resolveAlgorithm('kernel', { background: [], interactions: true }), { message: /interactions/ });
+  t.throws(() => resolveAlgorithm('auto', { values: 'banzhaf' }), { message: /"banzhaf" is only available with tree-interventional/ });
   if (!gpu) t.throws(() => resolveDevice('gpu'), { message: /"gpu" requested but no GPU is usable: / });
   t.throws(() => resolveDevice('gpu', 'tree-interventional'), { message: /the GPU runs tree-path-dependent values and interactions, not tree-interventional/ });
   const fx = await fixture('xgb_reg_nan');

@@ -31,6 +31,7 @@ test('defaults: Champion, CustomLoader, LocalRegistry `registry`, explainer auto
   t.deepEqual(job.explainer, {
     algorithm: 'auto',
     interactions: false,
+    values: 'shapley',
     device: 'auto',
     threads: 0,
     batch_rows: 65536,

@@ -5,19 +5,21 @@
  * leaf and path pattern, then each row reads its own pattern's entry per leaf).
  *
  * ```ts
- * const bg = await prepareBackground(model, backgroundColumns, { values: 'shapley', interactions: true });
+ * const bg = await prepareBackgroundTables(model, backgroundColumns, { values: 'shapley', interactions: true });
  * for (const batch of batches) {
  *   const values = await bg.explain(batch);         // layout of TreeModel.shapPathDependent
  *   const pairs = await bg.interactions(batch);     // layout of TreeModel.shapInteractions
  * }
  * ```
  */
-import { native, runNative, TreeModel, type FeatureColumn, type NativeRunHandle, type RunOptions, type ShapResult } from '../native/addon.ts';
+import { native, runNative, type FeatureColumn, type NativeModelHandle, type RunOptions, type ShapResult } from '../native/addon.ts';
+import type * as Addon from '../../native/node/generated.d.ts';
+import type { TreeModel } from '../native/tree_model.ts';
 
 /** Which attribution a background explains with. */
 export type BackgroundValues = 'shapley' | 'banzhaf';
 
-/** Options of {@link prepareBackground}. */
+/** Options of {@link prepareBackgroundTables}. */
 export interface BackgroundOptions extends RunOptions {
   /**
    * `shapley` (default): interventional SHAP values, which add up to the raw prediction
@@ -25,30 +27,19 @@ export interface BackgroundOptions extends RunOptions {
    * they do not add up to the prediction in general.
    */
   values?: BackgroundValues;
-  /** Also prepare the interaction tables, so that {@link PreparedBackground.interactions} can run. */
+  /** Also prepare the interaction tables, so that {@link BackgroundTables.interactions} can run. */
   interactions?: boolean;
 }
 
-interface NativePrepared {
-  readonly rows: number;
-  readonly values: string;
-  readonly baseValue: Float64Array;
-  readonly tableBytes: number;
-  explain(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
-  interactions(columns: FeatureColumn[], threads: number, run: NativeRunHandle): Promise<ShapResult>;
+type NativeTables = Addon.BackgroundTables;
+
+/** What {@link prepareTables} needs of a model. */
+interface ModelFacts {
+  readonly featureNames: string[];
+  readonly numFeatures: number;
 }
 
-interface BackgroundAddon {
-  prepareBackground(
-    model: unknown,
-    background: FeatureColumn[],
-    options: { values?: string; interactions?: boolean },
-    threads: number,
-    run: NativeRunHandle,
-  ): Promise<NativePrepared>;
-}
-
-function rowsOf(model: TreeModel, columns: FeatureColumn[], what: string): number {
+function rowsOf(model: ModelFacts, columns: FeatureColumn[], what: string): number {
   if (!Array.isArray(columns) || columns.length !== model.numFeatures) {
     throw new Error(`${what}: the model has ${model.numFeatures} features, got ${Array.isArray(columns) ? columns.length : 'no'} columns`);
   }
@@ -60,11 +51,11 @@ function rowsOf(model: TreeModel, columns: FeatureColumn[], what: string): numbe
 }
 
 /** A background prepared for one model; explains any number of batches against it. */
-export class PreparedBackground {
+export class BackgroundTables {
   /** @internal */
   constructor(
-    private readonly model: TreeModel,
-    private readonly handle: NativePrepared,
+    private readonly model: ModelFacts,
+    private readonly handle: NativeTables,
   ) {}
 
   /** Number of background rows. */
@@ -103,22 +94,32 @@ export class PreparedBackground {
 
 /**
  * Prepares `background` (one typed array per model feature, model order, at least one
- * row) for `model`. Throws on a values kind other than `shapley`/`banzhaf`, a column
- * count that does not match the model, or an empty background.
+ * row) for `model` (same as `model.backgroundTables(background, opts)`). Throws on a
+ * values kind other than `shapley`/`banzhaf`, a column count that does not match the
+ * model, or an empty background.
  */
-export async function prepareBackground(
+export function prepareBackgroundTables(
   model: TreeModel,
   background: FeatureColumn[],
   opts: BackgroundOptions = {},
-): Promise<PreparedBackground> {
+): Promise<BackgroundTables> {
+  return model.backgroundTables(background, opts);
+}
+
+/** {@link prepareBackgroundTables} over the addon's model handle (what `TreeModel.backgroundTables` calls). @internal */
+export async function prepareTables(
+  handle: NativeModelHandle,
+  model: ModelFacts,
+  background: FeatureColumn[],
+  opts: BackgroundOptions = {},
+): Promise<BackgroundTables> {
   const rows = rowsOf(model, background, 'background');
   if (rows === 0) throw new Error('background: the background sample has no rows');
   if (opts.values != null && opts.values !== 'shapley' && opts.values !== 'banzhaf') {
     throw new Error(`background: values must be 'shapley' or 'banzhaf', got '${String(opts.values)}'`);
   }
-  const addon = native() as unknown as BackgroundAddon;
-  const handle = await runNative(rows, opts, (run, t) =>
-    addon.prepareBackground(model.nativeHandle, background, { values: opts.values, interactions: opts.interactions ?? false }, t, run),
+  const tables = await runNative(rows, opts, (run, t) =>
+    native().prepareBackgroundTables(handle, background, { values: opts.values, interactions: opts.interactions ?? false }, t, run),
   );
-  return new PreparedBackground(model, handle);
+  return new BackgroundTables(model, tables);
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_BATCH_ROWS } from '../core/batches.ts';
-import { ALGORITHMS, DEVICES } from '../core/explainers.ts';
+import { ALGORITHMS, DEVICES, VALUES } from '../core/explainers.ts';
 import { ReaderConfig } from '../io/datasets/reader.ts';
 import { WriterConfig } from '../io/datasets/writer.ts';
 import { LoaderConfig } from '../io/registries/loaders.ts';
@@ -27,8 +27,10 @@ export const ExplainerConfig = z
     background: ReaderConfig.optional(),
     /** Coalitions sampled per row by kernel (default shap's 2M + 2048; exact at 2^M − 2 or more). */
     nsamples: z.number().int().positive().optional(),
-    /** Also write SHAP interaction values (needs `interactions_explanations`). */
+    /** Also write interaction values (needs `interactions_explanations`; tree-path-dependent or tree-interventional). */
     interactions: z.boolean().default(false),
+    /** `shapley` (default) or `banzhaf` (tree-interventional only; Banzhaf values do not add up to the prediction). */
+    values: z.enum(VALUES).default('shapley'),
     /** `auto` (= cpu), cpu, gpu (an error in builds without a GPU backend). */
     device: z.enum(DEVICES).default('auto'),
     /** Native worker threads; 0 = all cores. */

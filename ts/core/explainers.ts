@@ -11,6 +11,7 @@ import type * as arrow from 'apache-arrow';
 import { checkColumns, gpuInfo, native, type DeviceRunOptions, type FeatureColumn, type RunOptions, type ShapResult } from '../native/addon.ts';
 import type { KernelExplainOptions, KernelShapResult } from '../native/kernel.ts';
 import type { FeatureStats } from '../native/tree_model.ts';
+import type { BackgroundOptions, BackgroundTables } from '../background/index.ts';
 import { checkBatchRows, DEFAULT_BATCH_ROWS } from './batches.ts';
 import { withInputColumns, withInputFields } from './input_columns.ts';
 import {
@@ -31,6 +32,13 @@ export const ALGORITHMS = ['auto', 'tree-path-dependent', 'tree-interventional',
  * `kernel` (KernelSHAP against a background; exact when `nsamples ≥ 2^M − 2`).
  */
 export type Algorithm = (typeof ALGORITHMS)[number];
+/** Attributions a config may ask for: Shapley values, or Banzhaf values (tree-interventional only). */
+export const VALUES = ['shapley', 'banzhaf'] as const;
+/**
+ * `shapley` (SHAP values: with the base value they add up to the raw prediction) or
+ * `banzhaf` (every coalition weighs the same; they do not add up in general).
+ */
+export type ValuesKind = (typeof VALUES)[number];
 /** Devices a config may ask for. */
 export const DEVICES = ['auto', 'cpu', 'gpu'] as const;
 /**
@@ -52,6 +60,8 @@ export interface ExplainableModel {
   shapInteractions(columns: FeatureColumn[], opts?: DeviceRunOptions): Promise<ShapResult>;
   shapInterventional(columns: FeatureColumn[], background: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
   shapKernel(columns: FeatureColumn[], background: FeatureColumn[], opts?: KernelExplainOptions): Promise<KernelShapResult>;
+  /** Background tables (tree models): Banzhaf values and interactions against a background need them. */
+  backgroundTables?(background: FeatureColumn[], opts?: BackgroundOptions): Promise<BackgroundTables>;
 }
 
 /** Options of {@link explainSamples}. */
@@ -64,8 +74,10 @@ export interface ExplainSamplesOptions {
   nsamples?: number;
   /** Add each feature's value beside its SHAP value: `input.<feature>` columns after `base_value`. */
   includeInputs?: boolean;
-  /** Also compute SHAP interaction values (path-dependent only). */
+  /** Also compute interaction values (tree-path-dependent, or tree-interventional against the background). */
   interactions?: boolean;
+  /** `shapley` (default) or `banzhaf` (tree-interventional only). */
+  values?: ValuesKind;
   /** Device (default `auto`; see {@link Device}). */
   device?: Device;
   /** Native worker threads (0 = all cores). */
@@ -115,14 +127,17 @@ export interface SamplesExplanations extends SamplesSummary {
 /** Resolves `auto` and checks the algorithm/options combination. */
 export function resolveAlgorithm(
   algorithm: Algorithm = 'auto',
-  opts: { background?: unknown; interactions?: boolean } = {},
+  opts: { background?: unknown; interactions?: boolean; values?: ValuesKind } = {},
 ): Exclude<Algorithm, 'auto'> {
   const resolved = algorithm === 'auto' ? 'tree-path-dependent' : algorithm;
   if ((resolved === 'tree-interventional' || resolved === 'kernel') && !opts.background) {
     throw new Error(`explainer.algorithm "${resolved}" needs a background sample (explainer.background)`);
   }
-  if (opts.interactions && resolved !== 'tree-path-dependent') {
-    throw new Error(`explainer.interactions is only available with tree-path-dependent, not ${resolved}`);
+  if (opts.interactions && resolved !== 'tree-path-dependent' && resolved !== 'tree-interventional') {
+    throw new Error(`explainer.interactions is only available with tree-path-dependent or tree-interventional, not ${resolved}`);
+  }
+  if (opts.values === 'banzhaf' && resolved !== 'tree-interventional') {
+    throw new Error(`explainer.values "banzhaf" is only available with tree-interventional, not ${resolved}`);
   }
   return resolved;
 }
@@ -216,6 +231,8 @@ export class SamplesExplainer {
   /** What the native calls are asked for: `auto` when a GPU serves only the large batches. */
   private readonly nativeDevice: Device;
   private usedGpu = false;
+  /** The background tables (tree-interventional), prepared on the first batch. */
+  private tables?: Promise<BackgroundTables>;
 
   constructor(
     readonly model: ExplainableModel,
@@ -278,7 +295,8 @@ export class SamplesExplainer {
       for (const w of kernel.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
       result = kernel;
     } else if (this.algorithm === 'tree-interventional') {
-      result = await model.shapInterventional(columns, options.background!, runOpts(0));
+      const tables = await this.backgroundTables();
+      result = tables ? await tables.explain(columns, runOpts(0)) : await model.shapInterventional(columns, options.background!, runOpts(0));
     } else {
       result = await model.shapPathDependent(columns, runOpts(0));
       if (result.device === 'gpu') this.usedGpu = true;
@@ -291,13 +309,35 @@ export class SamplesExplainer {
     if (options.includeInputs) samples = withInputColumns(samples, names, columns, model.numOutputs);
     let interactions: arrow.RecordBatch | undefined;
     if (options.interactions) {
-      const inter = await model.shapInteractions(columns, runOpts(rows));
+      const tables = this.algorithm === 'tree-interventional' ? await this.backgroundTables() : undefined;
+      const inter = tables ? await tables.interactions(columns, runOpts(rows)) : await model.shapInteractions(columns, runOpts(rows));
       if (inter.device === 'gpu') this.usedGpu = true;
       interactions = interactionsBatch(inter, names, tableOpts);
     }
     this.rows += rows;
     this.batches++;
     return { rows, rowOffset, samples, interactions };
+  }
+
+  /**
+   * The background prepared once for every batch (tree models); `undefined` for a model
+   * without background tables, which then gets `shapInterventional` per batch.
+   */
+  private backgroundTables(): Promise<BackgroundTables | undefined> {
+    const { model, options } = this;
+    if (!model.backgroundTables) {
+      if (options.values === 'banzhaf' || options.interactions) {
+        return Promise.reject(new Error('Banzhaf values and interactions against a background need a tree model'));
+      }
+      return Promise.resolve(undefined);
+    }
+    this.tables ??= model.backgroundTables(options.background!, {
+      values: options.values,
+      interactions: options.interactions,
+      threads: options.threads,
+      signal: options.signal,
+    });
+    return this.tables;
   }
 
   /** What the batches so far add up to. */

@@ -293,6 +293,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       nsamples: explainer.nsamples,
       interactions: explainer.interactions,
       includeInputs: explainer.include_inputs,
+      values: explainer.values,
       device: explainer.device,
       threads: explainer.threads,
       signal: options.signal,

@@ -16,6 +16,7 @@ import {
 } from './addon.ts';
 import { runKernel, type KernelExplainOptions, type KernelShapResult } from './kernel.ts';
 import { RowBackground } from './row_background.ts';
+import { prepareTables, type BackgroundOptions, type BackgroundTables } from '../background/index.ts';
 import { columnMajor, rowMajor, writeRow, type RowValues } from './rows.ts';
 
 /** Global per-feature facts of a tree model: total split `gain`, `cover` and split count (`weight`) per feature. */
@@ -244,6 +245,15 @@ export class TreeModel {
     const names = this.featureList();
     checkColumns(names, background, 'prepareBackground');
     return new RowBackground(this.handle.prepareBackground(background), names, this.numOutputs);
+  }
+
+  /**
+   * Background tables for interventional Shapley or Banzhaf values and interaction
+   * values of whole batches: prepared once (time linear in the background rows), then
+   * each batch costs the same whatever the background size (see `ts/background`).
+   */
+  backgroundTables(background: FeatureColumn[], opts: BackgroundOptions = {}): Promise<BackgroundTables> {
+    return prepareTables(this.handle, this, background, opts);
   }
 
   /**

@@ -1,5 +1,5 @@
 //! Background (interventional) explanations with the background prepared once: a
-//! `PreparedBackground` handle holds the per-leaf tables of one model and background, and
+//! `BackgroundTables` handle holds the per-leaf tables of one model and background, and
 //! explains any number of input batches against them.
 
 use crate::columns::{as_matrix, JsColumn};
@@ -8,6 +8,7 @@ use crate::model::Model;
 use crate::run::{NativeRun, RunState};
 use crate::tasks::{ShapKind, ShapTask};
 use arrowshap_core::shap::background::{Background, Options, Values};
+use arrowshap_core::shap::Prepared;
 use arrowshap_core::{Ensemble, RunControl};
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Task};
@@ -23,15 +24,16 @@ pub struct BackgroundOptionsJs {
     pub interactions: Option<bool>,
 }
 
-/// A background prepared for one model (see `prepareBackground`).
+/// A background prepared for one model (see `prepareBackgroundTables`).
 #[napi]
-pub struct PreparedBackground {
+pub struct BackgroundTables {
     model: Arc<Ensemble>,
+    prepared: Arc<Prepared>,
     inner: Arc<Background>,
 }
 
 #[napi]
-impl PreparedBackground {
+impl BackgroundTables {
     /// Number of background rows.
     #[napi(getter)]
     pub fn rows(&self) -> u32 {
@@ -87,6 +89,7 @@ impl PreparedBackground {
     ) -> AsyncTask<ShapTask> {
         AsyncTask::new(ShapTask {
             model: self.model.clone(),
+            prepared: self.prepared.clone(),
             columns,
             kind: ShapKind::Background(self.inner.clone(), pairs),
             threads: threads as usize,
@@ -107,8 +110,8 @@ fn parse_values(v: Option<&str>) -> napi::Result<Values> {
 }
 
 /// Prepares `background` (one typed array per model feature) for `model`, off the main thread.
-#[napi(ts_return_type = "Promise<PreparedBackground>")]
-pub fn prepare_background(
+#[napi(ts_return_type = "Promise<BackgroundTables>")]
+pub fn prepare_background_tables(
     model: &Model,
     background: Vec<JsColumn>,
     options: Option<BackgroundOptionsJs>,
@@ -124,6 +127,7 @@ pub fn prepare_background(
     };
     Ok(AsyncTask::new(PrepareTask {
         model: model.inner.clone(),
+        prepared: model.prepared.clone(),
         background,
         opts: Options {
             values,
@@ -138,6 +142,7 @@ pub fn prepare_background(
 /// The preparation, run on the libuv pool.
 pub struct PrepareTask {
     model: Arc<Ensemble>,
+    prepared: Arc<Prepared>,
     background: Vec<JsColumn>,
     opts: Options,
     threads: usize,
@@ -146,7 +151,7 @@ pub struct PrepareTask {
 
 impl Task for PrepareTask {
     type Output = Background;
-    type JsValue = PreparedBackground;
+    type JsValue = BackgroundTables;
 
     fn compute(&mut self) -> napi::Result<Background> {
         let ctl = RunControl {
@@ -160,9 +165,10 @@ impl Task for PrepareTask {
         })
     }
 
-    fn resolve(&mut self, _env: Env, out: Background) -> napi::Result<PreparedBackground> {
-        Ok(PreparedBackground {
+    fn resolve(&mut self, _env: Env, out: Background) -> napi::Result<BackgroundTables> {
+        Ok(BackgroundTables {
             model: self.model.clone(),
+            prepared: self.prepared.clone(),
             inner: Arc::new(out),
         })
     }
