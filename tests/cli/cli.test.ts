@@ -229,7 +229,7 @@ test('bad config: one line per issue naming the key; unknown options and command
   t.is(two.code, 1);
   t.deepEqual(lines(two.stderr).map((l) => l.replace(/^arrowshap: invalid config [^:]+: /, '')), [
     'job.inputs_samples.limit: expected integer, received string',
-    'job.explainer.speed: unknown key (allowed keys: algorithm, background, nsamples, interactions, device, threads, batch_rows, id_column, include_inputs)',
+    'job.explainer.speed: unknown key (allowed keys: algorithm, background, nsamples, interactions, values, device, threads, batch_rows, id_column, include_inputs)',
   ]);
   failsWith(t, await cli(['run', join(dir, 'nope.yaml')]), /config file not found: .*nope\.yaml/);
   failsWith(t, await cli(['explain', '--model', 'x.json']), /Missing required arguments: inputs, samples-out/);
