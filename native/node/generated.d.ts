@@ -17,6 +17,25 @@ export declare class Background {
   shapRowsSync(rows: Float64Array): Float64Array
 }
 
+/** A background prepared for one model (see `prepareBackgroundTables`). */
+export declare class BackgroundTables {
+  /** Number of background rows. */
+  get rows(): number
+  /** `shapley` or `banzhaf`. */
+  get values(): string
+  /** Base value per output: the mean raw prediction over the background. */
+  get baseValue(): Float64Array
+  /** Bytes held by the prepared tables. */
+  get tableBytes(): number
+  /** Values of `columns` (layout of `shapPathDependent`: column-major, base value last). */
+  explain(columns: Array<JsColumn>, threads: number, run: NativeRun): Promise<ShapResult>
+  /**
+   * Interaction values of `columns` (layout of `shapInteractions`); needs a background
+   * prepared with `interactions: true`.
+   */
+  interactions(columns: Array<JsColumn>, threads: number, run: NativeRun): Promise<ShapResult>
+}
+
 /** A tree ensemble (XGBoost JSON/UBJ or LightGBM text) loaded in the native core. */
 export declare class Model {
   /** Path-dependent TreeSHAP on `device` (`auto`, `cpu` or `gpu`); the result names where it ran. */
@@ -125,6 +144,14 @@ export declare class SklearnPipeline {
  */
 export declare function addShapSums(values: Float64Array, rows: number, outputs: number, sumAbs: Float64Array, sumBase: Float64Array): ShapSums
 
+/** How to prepare a background. */
+export interface BackgroundOptionsJs {
+  /** `shapley` (default) or `banzhaf`. */
+  values?: string
+  /** Also prepare the interaction tables (default false). */
+  interactions?: boolean
+}
+
 /** A result and the device that computed it. */
 export interface DeviceShapResult {
   /** Input rows. */
@@ -225,6 +252,9 @@ export declare function kernelShapTree(model: Model, columns: Array<JsColumn>, b
 
 /** The `output` key column: outputs `0..outputs` in turn for each row, each repeated `inner` times. */
 export declare function outputKeys(rows: number, outputs: number, inner: number): Int32Array
+
+/** Prepares `background` (one typed array per model feature) for `model`, off the main thread. */
+export declare function prepareBackgroundTables(model: Model, background: Array<JsColumn>, options: BackgroundOptionsJs | undefined | null, threads: number, run: NativeRun): Promise<BackgroundTables>
 
 /** The `row` key column: `rowOffset + r` for each row, repeated `repeat` times. */
 export declare function rowKeys(rowOffset: number, rows: number, repeat: number): BigInt64Array

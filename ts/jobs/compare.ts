@@ -161,6 +161,7 @@ export class CompareJob extends Job<CompareJobOutput> {
             algorithm: explainer.algorithm,
             background: background && featureColumns(background, model.featureNames, { source: explainer.background!.path }),
             nsamples: explainer.nsamples,
+            values: explainer.values,
             device: explainer.device,
             threads: explainer.threads,
             signal,

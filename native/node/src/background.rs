@@ -2,7 +2,7 @@
 //! `BackgroundTables` handle holds the per-leaf tables of one model and background, and
 //! explains any number of input batches against them.
 
-use crate::columns::{as_matrix, JsColumn};
+use crate::columns::{JsColumn, OwnedColumns};
 use crate::error::guarded;
 use crate::model::Model;
 use crate::run::{NativeRun, RunState};
@@ -90,7 +90,7 @@ impl BackgroundTables {
         AsyncTask::new(ShapTask {
             model: self.model.clone(),
             prepared: self.prepared.clone(),
-            columns,
+            columns: OwnedColumns::copy(&columns),
             kind: ShapKind::Background(self.inner.clone(), pairs),
             threads: threads as usize,
             state: run.state.clone(),
@@ -128,7 +128,7 @@ pub fn prepare_background_tables(
     Ok(AsyncTask::new(PrepareTask {
         model: model.inner.clone(),
         prepared: model.prepared.clone(),
-        background,
+        background: OwnedColumns::copy(&background),
         opts: Options {
             values,
             interactions,
@@ -143,7 +143,8 @@ pub fn prepare_background_tables(
 pub struct PrepareTask {
     model: Arc<Ensemble>,
     prepared: Arc<Prepared>,
-    background: Vec<JsColumn>,
+    /// A copy of the background columns (JS may detach its buffers while the task runs).
+    background: OwnedColumns,
     opts: Options,
     threads: usize,
     state: Arc<RunState>,
@@ -159,7 +160,7 @@ impl Task for PrepareTask {
             cancel: Some(&self.state.cancel),
             progress: None,
         };
-        let b = as_matrix(&self.background).map_err(crate::error::to_napi)?;
+        let b = self.background.matrix().map_err(crate::error::to_napi)?;
         guarded("the background preparation", || {
             Background::prepare(&self.model, &b, &self.opts, &ctl)
         })
