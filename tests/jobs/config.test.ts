@@ -57,7 +57,7 @@ test('validation errors: one line per issue, each with its key path', (t) => {
       job: {
         ...minimal,
         inputs_samples: { KIND: 'ParquetReader', path: 'x.parquet', limit: 'ten' },
-        explainer: { threads: -1, algorithm: 'magic', batch_rows: 2.5, device: 'tpu' },
+        explainer: { threads: -1, algorithm: 'magic', batch_rows: 2.5, device: 'tpu', values: 'owen' },
         registry: { KIND: 'Nope' },
         logger: { level: 'loud' },
       },
@@ -67,6 +67,7 @@ test('validation errors: one line per issue, each with its key path', (t) => {
     'job.inputs_samples.limit: expected integer, received string',
     'job.registry.KIND: expected one of LocalRegistry | MlflowRegistry | FileRegistry, received "Nope"',
     'job.explainer.algorithm: expected one of "auto" | "tree-path-dependent" | "tree-interventional" | "kernel", received "magic"',
+    'job.explainer.values: expected one of "shapley" | "banzhaf", received "owen"',
     'job.explainer.device: expected one of "auto" | "cpu" | "gpu", received "tpu"',
     'job.explainer.threads: expected a number >= 0, received -1',
     'job.explainer.batch_rows: expected integer, received 2.5',

@@ -18,6 +18,7 @@ import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import type { Service } from '../../ts/jobs/base.ts';
 import { ALERT_TITLE, ExplanationsJob } from '../../ts/jobs/explanations.ts';
 import { gpuInfo } from '../../ts/native/addon.ts';
+import { prepareBackgroundTables } from '../../ts/background/index.ts';
 import { col, FIXTURES, fixture, interactionsMismatch, samplesMismatch } from '../core/_fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -209,6 +210,32 @@ test('tree-interventional with a background reader', async (t) => {
   t.pass();
 });
 
+test('values: banzhaf with interactions against the background: the tables equal the prepared background\'s, in batches', async (t) => {
+  const { dir, fx, config } = await setup(t, 'xgb_reg_nan');
+  const out = await new ExplanationsJob(
+    config({
+      interactions_explanations: { KIND: 'ParquetWriter', path: join(dir, 'out', 'interactions.parquet') },
+      explainer: {
+        algorithm: 'tree-interventional',
+        values: 'banzhaf',
+        interactions: true,
+        batch_rows: 7,
+        background: { KIND: 'CsvReader', path: fx.inputsPath, limit: 25 },
+      },
+      logger: { level: 'error' },
+    }),
+    { alerts: new RecordingAlerts() },
+  ).execute();
+  const bg = fx.columns.map((c) => c.subarray(0, 25));
+  const tables = await prepareBackgroundTables(fx.model, bg, { values: 'banzhaf', interactions: true });
+  const [values, pairs] = [await tables.explain(fx.columns), await tables.interactions(fx.columns)];
+  const R = fx.columns[0].length, M = fx.model.numFeatures;
+  fx.model.featureNames.forEach((n, j) => t.deepEqual([...col(out.samplesExplanations!, n)], [...values.values.subarray(j * R, (j + 1) * R)], n));
+  t.deepEqual([...col(out.samplesExplanations!, 'base_value')], [...values.values.subarray(M * R, (M + 1) * R)]);
+  fx.model.featureNames.forEach((n, j) => t.deepEqual([...col(out.interactions!, n)], [...pairs.values.subarray(j * R * M, (j + 1) * R * M)], n));
+  t.deepEqual(await outputsIn(dir), ['interactions.parquet', 'models.parquet', 'samples.parquet']);
+});
+
 test('kernel with a background reader and nsamples', async (t) => {
   const { fx, config } = await setup(t, 'xgb_reg_nan');
   const out = await new ExplanationsJob(
@@ -324,6 +351,7 @@ test('gpu, and interventional or kernel without background, fail before any work
     message: /explainer.device "gpu": the GPU runs tree-path-dependent values and interactions, not kernel/,
   });
   await t.throwsAsync(run({ algorithm: 'tree-interventional' }), { message: /needs a background sample/ });
+  await t.throwsAsync(run({ values: 'banzhaf' }), { message: 'explainer.values "banzhaf" is only available with tree-interventional, not tree-path-dependent' });
   await t.throwsAsync(run({}), { message: `input file not found: ${join(dir, 'missing.csv')}` });
 });
 
