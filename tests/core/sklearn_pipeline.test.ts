@@ -166,3 +166,55 @@ test('transformTable: a category an encoder with handle_unknown="error" never sa
   const e2 = t.throws(() => transformTable(program, tableFromArrays({ temp: Float64Array.from([1]) }), { source: 'in.csv' }));
   t.regex(e2!.message, /reads column `season`/);
 });
+
+test('explainer.raw_columns: one raw.<column> per raw input column, the sum of its encoded features\' SHAP values', async (t) => {
+  const { ExplanationsJob } = await import('../../ts/jobs/explanations.ts');
+  const dir = await tempDir(t);
+  const seed = join(FIXTURES, 'sklearn_seed_rf');
+  const ref = reference('sklearn_seed_rf');
+  const out = await new ExplanationsJob({
+    KIND: 'ExplanationsJob',
+    inputs_samples: { KIND: 'CsvReader', path: join(seed, 'inputs.csv') },
+    samples_explanations: { KIND: 'ParquetWriter', path: join(dir, 'samples.parquet') },
+    registry: { KIND: 'FileRegistry', path: join(seed, 'model.skops') },
+    explainer: { raw_columns: true, include_inputs: true, batch_rows: 17 },
+    logger: { level: 'error' },
+  }, { alerts: { async notify() {}, describe: () => 'silent' } }).execute();
+  const written = await readerForPath(join(dir, 'samples.parquet')).read();
+  const raw = ['season', 'weathersit', 'hr', 'workingday', 'temp', 'hum', 'windspeed'];
+  const names = written.schema.fields.map((f) => f.name);
+  // after base_value and the input.<feature> columns, in the pipeline's input order
+  t.deepEqual(names.slice(-raw.length), raw.map((c) => `raw.${c}`));
+  t.is(names.indexOf('raw.season'), names.indexOf('base_value') + ref.feature_names.length + 1);
+  t.is(written.numRows, ref.contribs.length);
+  const prefix: Record<string, string> = { season: 'categoricals__season_', weathersit: 'categoricals__weathersit_' };
+  for (let r = 0; r < written.numRows; r++) {
+    let total = Number(written.getChild('base_value')!.get(r));
+    for (const c of raw) {
+      const members = ref.feature_names.flatMap((f, j) => (prefix[c] ? f.startsWith(prefix[c]) : f === `numericals__${c}`) ? [j] : []);
+      t.true(members.length >= 1, c);
+      const want = members.reduce((s, j) => s + ref.contribs[r][0][j], 0);
+      const got = Number(written.getChild(`raw.${c}`)!.get(r));
+      t.true(close(got, want, 1e-6), `raw.${c}[${r}] = ${got}, Σ shap = ${want}`);
+      total += got;
+    }
+    t.true(close(total, ref.prediction[r][0], 1e-9), `row ${r}: Σ raw + base = ${total}, prediction ${ref.prediction[r][0]}`);
+  }
+  t.is(out.samplesExplanations?.schema.fields.at(-1)?.name, 'raw.windspeed');
+});
+
+test('explainer.raw_columns on a model without a pipeline: one clear error, no output', async (t) => {
+  const { ExplanationsJob } = await import('../../ts/jobs/explanations.ts');
+  const dir = await tempDir(t);
+  const out = join(dir, 'samples.parquet');
+  const job = new ExplanationsJob({
+    KIND: 'ExplanationsJob',
+    inputs_samples: { KIND: 'ParquetReader', path: join(ROOT, 'examples', 'data', 'diabetes.parquet'), limit: 5 },
+    samples_explanations: { KIND: 'ParquetWriter', path: out },
+    registry: { KIND: 'FileRegistry', path: join(ROOT, 'examples', 'models', 'diabetes.ubj') },
+    explainer: { raw_columns: true },
+    logger: { level: 'error' },
+  });
+  await t.throwsAsync(job.execute(), { message: /^explainer\.raw_columns: the model \(.*\) reads its input columns as they are/ });
+  t.false(existsSync(out));
+});

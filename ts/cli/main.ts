@@ -4,7 +4,7 @@
  * - `arrowshap run CONFIG [--set k=v …] [--schema]`
  * - `arrowshap explain --model FILE --inputs FILE --samples-out FILE [--model-out FILE]
  *   [--interactions-out FILE] [--algorithm A] [--background FILE] [--nsamples N]
- *   [--limit N] [--id-column NAME] [--threads N] [--include-inputs] [--report FILE]`
+ *   [--limit N] [--id-column NAME] [--threads N] [--include-inputs] [--raw-columns] [--report FILE]`
  * - `arrowshap registry register|alias|list --registry DIR --name NAME …`
  *
  * Errors: one line `arrowshap: MESSAGE` on stderr per problem (a config with
@@ -91,6 +91,8 @@ export interface ExplainArgs {
   batchRows?: number;
   /** Add the feature values to the samples table (`input.<feature>` columns). */
   includeInputs?: boolean;
+  /** scikit-learn pipelines: add the roll-up to raw input columns (`raw.<column>` columns). */
+  rawColumns?: boolean;
   /** Write the HTML report here. */
   report?: string;
   verbose?: boolean;
@@ -119,6 +121,7 @@ export function explainJobConfig(args: ExplainArgs): ExplanationsJobConfigInput 
       ...(args.batchRows !== undefined ? { batch_rows: args.batchRows } : {}),
       ...(args.idColumn ? { id_column: args.idColumn } : {}),
       ...(args.includeInputs ? { include_inputs: true } : {}),
+      ...(args.rawColumns ? { raw_columns: true } : {}),
     },
     ...(args.report ? { report: { KIND: 'HtmlReport', path: abs(args.report) } } : {}),
     logger: { level: args.verbose ? 'debug' : 'warn' },
@@ -264,6 +267,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('threads', { type: 'number', describe: 'native threads (0 = all cores)' })
           .option('batch-rows', { type: 'number', describe: 'rows per native call (default 65536)' })
           .option('include-inputs', { type: 'boolean', describe: 'add the feature values to the samples table (input.<feature> columns)' })
+          .option('raw-columns', { type: 'boolean', describe: 'scikit-learn pipelines: add one raw.<column> column per raw input column (sum of its encoded features\' SHAP)' })
           .option('report', { type: 'string', describe: 'write a self-contained HTML report (charts, model card) here' }),
       async (args) => {
         checkIntegerFlags(args, ['limit', 'threads', 'nsamples', 'batch-rows']);

@@ -110,6 +110,7 @@ export const CompareJobConfig = z
   .superRefine((job, ctx) => {
     if (job.explainer.interactions) ctx.addIssue({ code: 'custom', path: ['explainer', 'interactions'], message: 'not available in a CompareJob' });
     if (job.explainer.include_inputs) ctx.addIssue({ code: 'custom', path: ['explainer', 'include_inputs'], message: 'not available in a CompareJob' });
+    if (job.explainer.raw_columns) ctx.addIssue({ code: 'custom', path: ['explainer', 'raw_columns'], message: 'not available in a CompareJob' });
   });
 /** `job` (CompareJob) as written. */
 export type CompareJobConfigInput = z.input<typeof CompareJobConfig>;

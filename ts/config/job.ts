@@ -41,6 +41,11 @@ export const ExplainerConfig = z
     id_column: z.string().min(1).optional(),
     /** Add each feature's value beside its SHAP value: `input.<feature>` float64 columns after `base_value`. */
     include_inputs: z.boolean().default(false),
+    /**
+     * scikit-learn pipelines: also write one `raw.<column>` column per raw input column, the sum of the
+     * SHAP values of the features computed from it (e.g. its one-hot columns).
+     */
+    raw_columns: z.boolean().default(false),
   })
   .strict();
 /** `job.explainer` as written. */

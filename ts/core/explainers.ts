@@ -14,6 +14,7 @@ import type { FeatureStats } from '../native/tree_model.ts';
 import type { BackgroundOptions, BackgroundTables } from '../background/index.ts';
 import { checkBatchRows, DEFAULT_BATCH_ROWS } from './batches.ts';
 import { withInputColumns, withInputFields } from './input_columns.ts';
+import { withRawColumns, withRawFields, type RawColumnGroup } from './raw_columns.ts';
 import {
   interactionsBatch,
   interactionsSchema,
@@ -74,6 +75,8 @@ export interface ExplainSamplesOptions {
   nsamples?: number;
   /** Add each feature's value beside its SHAP value: `input.<feature>` columns after `base_value`. */
   includeInputs?: boolean;
+  /** Append `raw.<column>` roll-up columns (sums of each raw input column's features' SHAP values) after those. */
+  rawColumns?: readonly RawColumnGroup[];
   /** Also compute interaction values (tree-path-dependent, or tree-interventional against the background). */
   interactions?: boolean;
   /** `shapley` (default) or `banzhaf` (tree-interventional only). */
@@ -252,8 +255,9 @@ export class SamplesExplainer {
 
   /** Schema of the samples table (`ids`: the id column carried, if any). */
   samplesSchema(ids?: IdColumn): arrow.Schema {
-    const schema = samplesSchema(this.model.featureNames, this.model.numOutputs, ids);
-    return this.options.includeInputs ? withInputFields(schema, this.model.featureNames) : schema;
+    let schema = samplesSchema(this.model.featureNames, this.model.numOutputs, ids);
+    if (this.options.includeInputs) schema = withInputFields(schema, this.model.featureNames);
+    return this.options.rawColumns ? withRawFields(schema, this.options.rawColumns) : schema;
   }
 
   /** Schema of the interactions table. */
@@ -307,6 +311,7 @@ export class SamplesExplainer {
     this.sumBase = sums.sumBase;
     let samples = samplesBatch(result, names, tableOpts);
     if (options.includeInputs) samples = withInputColumns(samples, names, columns, model.numOutputs);
+    if (options.rawColumns) samples = withRawColumns(samples, result.values, options.rawColumns);
     let interactions: arrow.RecordBatch | undefined;
     if (options.interactions) {
       const tables = this.algorithm === 'tree-interventional' ? await this.backgroundTables() : undefined;

@@ -38,7 +38,7 @@ import { parseJobConfig } from '../config/load.ts';
 import { abortError } from '../core/abort.ts';
 import { explainModel, resolveAlgorithm, resolveDevice, SamplesExplainer, type Algorithm, type Device, type SamplesSummary } from '../core/explainers.ts';
 import { modelSchema, tableOf, withMeanAbsShap, type IdColumn } from '../core/schemas.ts';
-import { modelColumns } from '../core/pipeline/columns.ts';
+import { modelColumns, rawColumnsOf } from '../core/pipeline/columns.ts';
 import { idColumn } from '../io/datasets/features.ts';
 import { readerOf, type Reader } from '../io/datasets/reader.ts';
 import { FileRegistry } from '../io/registries/file_registry.ts';
@@ -294,6 +294,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       interactions: explainer.interactions,
       includeInputs: explainer.include_inputs,
       values: explainer.values,
+      rawColumns: explainer.raw_columns ? rawColumnsOf(model) : undefined,
       device: explainer.device,
       threads: explainer.threads,
       signal: options.signal,

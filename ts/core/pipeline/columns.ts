@@ -3,7 +3,8 @@ import type { Table } from 'apache-arrow';
 import { featureColumns, type ColumnOptions } from '../../io/datasets/features.ts';
 import type { FeatureColumn } from '../../native/addon.ts';
 import type { TreeModel } from '../../native/tree_model.ts';
-import { transformTable } from './program.ts';
+import type { RawColumnGroup } from '../raw_columns.ts';
+import { rawColumnGroups, transformTable } from './program.ts';
 
 /**
  * The columns `model` explains for the rows of `table`: for a scikit-learn pipeline
@@ -13,4 +14,20 @@ import { transformTable } from './program.ts';
 export function modelColumns(model: TreeModel, table: Table, opts: ColumnOptions = {}): FeatureColumn[] {
   const sk = model.sklearn;
   return sk ? transformTable(sk.program, table, opts) : featureColumns(table, model.featureNames, opts);
+}
+
+/**
+ * The raw input columns of a scikit-learn pipeline and the model features computed
+ * from each (`explainer.raw_columns`). @throws for a model without a pipeline: its
+ * features are its raw columns, there is nothing to roll up.
+ */
+export function rawColumnsOf(model: TreeModel): RawColumnGroup[] {
+  const sk = model.sklearn;
+  if (!sk) {
+    throw new Error(
+      `explainer.raw_columns: the model (${model.source}) reads its input columns as they are, without a scikit-learn ` +
+        'preprocessing pipeline, so its SHAP columns already are one per raw column; remove explainer.raw_columns',
+    );
+  }
+  return rawColumnGroups(sk.program);
 }

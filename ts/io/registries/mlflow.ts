@@ -26,7 +26,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { validate } from '../../config/errors.ts';
 import {
@@ -38,6 +37,8 @@ import {
   type MlflowModelVersion,
   type ProxiedArtifacts,
 } from './mlflow_client.ts';
+import { isFileStoreUri } from './mlflow_file_store.ts';
+import { mlmodelFlavor } from './mlflow_flavor.ts';
 import type { ModelVersion, Registry } from './registry.ts';
 import { isMissing, listFiles } from './model_files.ts';
 import { aliasUri, LATEST, versionRef, versionUri } from './uri.ts';
@@ -45,20 +46,26 @@ import { aliasUri, LATEST, versionRef, versionUri } from './uri.ts';
 /** Files downloaded at once. */
 const DOWNLOAD_CONCURRENCY = 4;
 
-/** `{KIND: MlflowRegistry, uri?, name}` */
+/** `{KIND: MlflowRegistry, uri? | path?, name}` */
 export const MlflowRegistryConfig = z
   .object({
     KIND: z.literal('MlflowRegistry'),
-    /** Tracking server URI, `http(s)://host[:port]` (default: `MLFLOW_TRACKING_URI`). */
+    /**
+     * Tracking server URI, `http(s)://host[:port]`, or an MLflow file store, `file:///…/mlruns`
+     * (read directly, see `mlflow_file_store.ts`). Default: `MLFLOW_TRACKING_URI`.
+     */
     uri: z
       .string()
-      .regex(/^https?:\/\/[^/]/i, 'expected an http(s):// URI of an MLflow tracking server')
+      .regex(/^(https?:\/\/[^/]|file:.)/i, 'expected an http(s):// URI of an MLflow tracking server or a file: URI of an MLflow file store (mlruns folder)')
       .optional(),
+    /** An MLflow file store (`mlruns` folder) on disk, relative to the config file; instead of `uri`. */
+    path: z.string().min(1).optional(),
     /** Registered model name. */
     name: z.string().min(1),
   })
-  .strict();
-/** `{KIND: MlflowRegistry, uri?, name}` */
+  .strict()
+  .refine((c) => c.uri === undefined || c.path === undefined, { message: 'give either uri (a server or file: URI) or path (an mlruns folder), not both', path: ['path'] });
+/** `{KIND: MlflowRegistry, uri? | path?, name}` */
 export type MlflowRegistryConfig = z.input<typeof MlflowRegistryConfig>;
 
 /** Options of {@link MlflowRegistry} beyond its config (library use and tests). */
@@ -141,6 +148,9 @@ export class MlflowRegistry implements Registry {
   constructor(config: { uri?: string; name: string }, options: MlflowRegistryOptions = {}) {
     const cfg = validate(MlflowRegistryConfig, { KIND: 'MlflowRegistry', ...config }, { what: 'registry config' });
     const { cacheDir, env = process.env, signal, ...clientOptions } = options;
+    if (cfg.path !== undefined || isFileStoreUri(cfg.uri ?? env.MLFLOW_TRACKING_URI)) {
+      throw new Error(`${cfg.path ?? cfg.uri ?? env.MLFLOW_TRACKING_URI} is an MLflow file store, not a server: read it with MlflowFileStore (registryOf does)`);
+    }
     this.name = cfg.name;
     this.client = MlflowClient.fromEnv(cfg.uri, env, clientOptions);
     this.cacheDir = join(cacheDir ? resolvePath(cacheDir) : defaultCacheDir(env), 'mlflow', serverSegment(this.client.uri), segment(this.name));
@@ -257,15 +267,7 @@ export class MlflowRegistry implements Registry {
   }
 
   private async modelVersion(meta: MlflowCacheMeta, dir: string, files: string[]): Promise<ModelVersion> {
-    let flavor: string | undefined;
-    if (files.includes('MLmodel')) {
-      try {
-        const doc = parseYaml(await readFile(join(dir, 'MLmodel'), 'utf8')) as { flavors?: object } | null;
-        flavor = Object.keys(doc?.flavors ?? {}).find((f) => f === 'xgboost' || f === 'lightgbm');
-      } catch {
-        /* the loader reports an unreadable MLmodel */
-      }
-    }
+    const flavor = await mlmodelFlavor(dir, files);
     return {
       name: this.name,
       version: meta.version,

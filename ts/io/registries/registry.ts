@@ -10,8 +10,9 @@ import { validate } from '../../config/errors.ts';
 import { FileRegistry, FileRegistryConfig } from './file_registry.ts';
 import { LocalRegistry, LocalRegistryConfig } from './local.ts';
 import { MlflowRegistry, MlflowRegistryConfig } from './mlflow.ts';
+import { fileStorePath, isFileStoreUri, MlflowFileStore } from './mlflow_file_store.ts';
 
-export { FileRegistry, FileRegistryConfig, LocalRegistry, LocalRegistryConfig, MlflowRegistry, MlflowRegistryConfig };
+export { FileRegistry, FileRegistryConfig, LocalRegistry, LocalRegistryConfig, MlflowFileStore, MlflowRegistry, MlflowRegistryConfig };
 export { aliasUri, LATEST, parseModelUri, versionRef, versionUri, type ModelUri } from './uri.ts';
 
 /** One resolved model version with its files on local disk. */
@@ -73,8 +74,11 @@ export function registryOf(cfg: ValidRegistryConfig): Registry {
   switch (cfg.KIND) {
     case 'LocalRegistry':
       return new LocalRegistry(cfg);
-    case 'MlflowRegistry':
-      return new MlflowRegistry(cfg);
+    case 'MlflowRegistry': {
+      if (cfg.path !== undefined) return new MlflowFileStore({ root: cfg.path, name: cfg.name });
+      const uri = cfg.uri ?? process.env.MLFLOW_TRACKING_URI;
+      return isFileStoreUri(uri) ? new MlflowFileStore({ root: fileStorePath(uri), name: cfg.name }) : new MlflowRegistry(cfg);
+    }
     case 'FileRegistry':
       return new FileRegistry(cfg);
   }
