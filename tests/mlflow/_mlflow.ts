@@ -49,7 +49,7 @@ export function serverSpecs(file: string): { it: Spec; serial: Spec } {
 export interface SeededModel {
   name: string;
   aliases: Record<string, number>;
-  versions: Record<string, { model_format?: string; contribs?: number[][]; raw?: number[]; rounds?: number }>;
+  versions: Record<string, { model_format?: string; contribs?: number[][]; raw?: number[]; rounds?: number; inputs?: string; feature_names?: string[] }>;
 }
 
 /** What seed_registry.py wrote. */

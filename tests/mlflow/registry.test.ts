@@ -47,13 +47,13 @@ async function runJob(
   t: ExecutionContext,
   name: string,
   aliasOrVersion: string | number,
-  opts: { loader?: 'BuiltinLoader' | 'CustomLoader'; uri?: string } = {},
+  opts: { loader?: 'BuiltinLoader' | 'CustomLoader'; uri?: string; inputs?: string } = {},
 ): Promise<ExplanationsJobOutput> {
   const s = await seed();
   const dir = await tempDir(t);
   const config: ExplanationsJobConfigInput = {
     KIND: 'ExplanationsJob',
-    inputs_samples: { KIND: 'ParquetReader', path: s.inputs },
+    inputs_samples: { KIND: 'ParquetReader', path: opts.inputs ?? s.inputs },
     samples_explanations: { KIND: 'ParquetWriter', path: join(dir, 'samples.parquet') },
     models_explanations: { KIND: 'ParquetWriter', path: join(dir, 'models.parquet') },
     alias_or_version: aliasOrVersion,
@@ -249,6 +249,17 @@ it('a model logged with the sklearn flavor (skops) that is not a tree model: the
   await t.throwsAsync(runJob(t, s.models.sklearn.name, 'Champion'), {
     message: /sklearn\.linear_model\._base\.LinearRegression/,
   });
+});
+
+it('the seed pipeline logged with mlflow.sklearn.log_model (default skops) → Champion → the job: SHAP values equal shap.TreeExplainer\'s', async (t) => {
+  const s = await seed();
+  const m = s.models.pipeline;
+  const v = m.versions['1'];
+  const out = await runJob(t, m.name, 'Champion', { inputs: join(s.dir, v.inputs!) });
+  t.is(out.modelVersion.version, 1);
+  t.true(out.modelVersion.files.includes('model.skops'), out.modelVersion.files.join(', '));
+  t.is(out.model.sklearn?.estimator, 'RandomForestRegressor');
+  checkContribs(t, out, m, 1, v.feature_names!);
 });
 
 it('an xgboost flavor in the legacy binary format: log it with model_format="ubj" or "json"', async (t) => {

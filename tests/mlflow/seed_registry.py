@@ -12,6 +12,11 @@ Trains small models on a seeded synthetic dataset and, on the server at URI:
 - `<prefix>-lgb`     LightGBM Booster (binary), `mlflow.lightgbm.log_model`; `Champion` -> 1.
 - `<prefix>-sklearn` a scikit-learn LinearRegression (`mlflow.sklearn.log_model`: flavors
                      python_function + sklearn) — a flavor BuiltinLoader must refuse.
+- `<prefix>-pipeline` the seed's scikit-learn pipeline (one-hot + passthrough → random
+                     forest, examples/bikes/train_pipeline.py) logged with
+                     `mlflow.sklearn.log_model` in its default format (skops); `Champion` -> 1;
+                     its inputs in `pipeline_inputs.parquet` (raw strings and numbers), its
+                     contribs shap.TreeExplainer's on the transformed rows, raw = predict.
 - `<prefix>-raw`     arrowshap's own packaging: a bare `model.json` logged as a run
                      artifact and registered from `runs:/…/model` (no MLmodel).
 - `<prefix>-legacy`  an MLmodel whose xgboost flavor says `model_format: xgb` over a file in
@@ -154,6 +159,33 @@ def main() -> None:
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(LinearRegression().fit(X_train.fillna(0), y_train), name="model", pip_requirements=pip)
     alias("sklearn", "Champion", register("sklearn", name, info.model_uri, {}))
+
+    # the seed's pipeline, logged as MLflow logs scikit-learn by default (skops)
+    import shap
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "bikes"))
+    from train_pipeline import bikes, seed_pipeline
+
+    bikes_X, bikes_y = bikes(400, rng)
+    bikes_in, _ = bikes(40, rng)
+    bikes_in.loc[[3], "weathersit"] = "snow"  # unseen at training
+    bikes_in.to_parquet(os.path.join(args.out_dir, "pipeline_inputs.parquet"), index=False)
+    pipeline = seed_pipeline(n_estimators=10, max_depth=8).fit(bikes_X, bikes_y)
+    name = f"{args.prefix}-pipeline"
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(pipeline, name="model", pip_requirements=pip, skops_trusted_types=["sklearn.tree._tree.Tree"])
+    version = register("pipeline", name, info.model_uri, {"inputs": "pipeline_inputs.parquet"})
+    back = loaded_back(mlflow.sklearn, name, version)
+    pre, forest = back[:-1], back[-1]
+    explainer = shap.TreeExplainer(forest)
+    values = np.asarray(explainer.shap_values(pre.transform(bikes_in)))
+    base = float(np.ravel(explainer.expected_value)[0])
+    entry = models["pipeline"]["versions"][str(version)]
+    entry["contribs"] = np.hstack([values, np.full((len(bikes_in), 1), base)]).tolist()
+    entry["raw"] = back.predict(bikes_in).tolist()
+    entry["feature_names"] = [str(s) for s in pre.get_feature_names_out()]
+    alias("pipeline", "Champion", version)
 
     with tempfile.TemporaryDirectory() as tmp:
         # arrowshap's own packaging: one bare model file, registered from a run's artifacts
