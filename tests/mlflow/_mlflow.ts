@@ -61,7 +61,7 @@ export interface Seed {
   /** Absolute path of the inputs (Parquet). */
   inputs: string;
   versions: Record<string, string>;
-  models: Record<'xgb' | 'xgbcls' | 'lgb' | 'sklearn' | 'raw' | 'legacy', SeededModel>;
+  models: Record<'xgb' | 'xgbcls' | 'lgb' | 'sklearn' | 'raw' | 'legacy' | 'pipeline', SeededModel>;
 }
 
 /** A stable id of the server's database: its URI and when its Default experiment was created. */
