@@ -36,6 +36,7 @@ test('defaults: Champion, CustomLoader, LocalRegistry `registry`, explainer auto
     threads: 0,
     batch_rows: 65536,
     include_inputs: false,
+    raw_columns: false,
   });
   t.is(job.report, undefined);
   t.deepEqual(job.alerts, { KIND: 'ConsoleAlerts' });

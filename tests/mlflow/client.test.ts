@@ -14,7 +14,7 @@ import { parseConfig } from '../../ts/config/load.ts';
 import { BuiltinLoader } from '../../ts/io/registries/loaders.ts';
 import { defaultCacheDir, MlflowRegistry } from '../../ts/io/registries/mlflow.ts';
 import { MlflowClient, MlflowHttpError } from '../../ts/io/registries/mlflow_client.ts';
-import { createRegistry, type ModelVersion } from '../../ts/io/registries/registry.ts';
+import { createRegistry, MlflowFileStore, type ModelVersion } from '../../ts/io/registries/registry.ts';
 import { hasNativeAddon } from '../helpers/native.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -41,13 +41,19 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-test('config: strict keys, http(s) URIs, in the job config too', (t) => {
+test('config: strict keys, http(s) or file: URIs or an mlruns path, in the job config too', (t) => {
   t.true(createRegistry({ KIND: 'MlflowRegistry', uri: 'http://mlflow:5000', name: 'bikes' }) instanceof MlflowRegistry);
+  t.true(createRegistry({ KIND: 'MlflowRegistry', uri: 'file:///srv/mlruns', name: 'bikes' }) instanceof MlflowFileStore);
+  t.true(createRegistry({ KIND: 'MlflowRegistry', path: '/srv/mlruns', name: 'bikes' }) instanceof MlflowFileStore);
   t.throws(() => createRegistry({ KIND: 'MlflowRegistry', uri: 'http://m', name: 'b', path: 'x' }, 'job.registry'), {
-    message: 'invalid registry config: unknown key `job.registry.path`',
+    message: 'invalid registry config: job.registry.path: give either uri (a server or file: URI) or path (an mlruns folder), not both',
+  });
+  t.throws(() => createRegistry({ KIND: 'MlflowRegistry', uri: 'http://m', name: 'b', store: 'x' }, 'job.registry'), {
+    message: 'invalid registry config: unknown key `job.registry.store`',
   });
   t.throws(() => createRegistry({ KIND: 'MlflowRegistry', uri: 'mlruns', name: 'b' }, 'job.registry'), {
-    message: 'invalid registry config: job.registry.uri: expected an http(s):// URI of an MLflow tracking server',
+    message:
+      'invalid registry config: job.registry.uri: expected an http(s):// URI of an MLflow tracking server or a file: URI of an MLflow file store (mlruns folder)',
   });
   const cfg = parseConfig({
     job: {
@@ -71,8 +77,9 @@ test('the URI: config, else MLFLOW_TRACKING_URI, else a clear error; only http(s
   t.throws(() => new MlflowRegistry({ name: 'm' }, { env: { MLFLOW_TRACKING_URI: 'databricks' } }), {
     message: /^invalid MLflow tracking URI "databricks": expected http\(s\):\/\/host\[:port\]$/,
   });
+  // a file store is read by MlflowFileStore (registryOf picks it from the config or MLFLOW_TRACKING_URI)
   t.throws(() => new MlflowRegistry({ name: 'm' }, { env: { MLFLOW_TRACKING_URI: 'file:///tmp/mlruns' } }), {
-    message: /^unsupported MLflow tracking URI file:\/\/\/tmp\/mlruns: MlflowRegistry talks to a tracking server over http\(s\)/,
+    message: 'file:///tmp/mlruns is an MLflow file store, not a server: read it with MlflowFileStore (registryOf does)',
   });
 });
 
