@@ -36,7 +36,7 @@ export declare class BackgroundTables {
   interactions(columns: Array<JsColumn>, threads: number, run: NativeRun): Promise<ShapResult>
 }
 
-/** A tree ensemble (XGBoost JSON/UBJ or LightGBM text) loaded in the native core. */
+/** A tree ensemble (XGBoost JSON/UBJ, LightGBM text or CatBoost JSON) loaded in the native core. */
 export declare class Model {
   /** Path-dependent TreeSHAP on `device` (`auto`, `cpu` or `gpu`); the result names where it ran. */
   shapPathDependentOn(columns: Array<JsColumn>, threads: number, device: string, run: NativeRun): Promise<DeviceShapResult>
@@ -58,7 +58,7 @@ export declare class Model {
   get featureNames(): Array<string>
   /** Training objective as the library names it. */
   get objective(): string
-  /** `xgboost-json`, `xgboost-ubj`, `lightgbm-text` or `synthetic`. */
+  /** `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json` or `synthetic`. */
   get source(): string
   /** Link from raw output to prediction: `identity`, `logit`, `log` or `softmax`. */
   get link(): string

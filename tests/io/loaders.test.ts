@@ -29,7 +29,7 @@ test('CustomLoader picks the recorded file, else the only model-looking file', (
   t.is(loader.modelFile(mv('/m', ['a.json', 'model.ubj'], { file: 'model.ubj' })), 'model.ubj');
   t.is(loader.modelFile(mv('/m', ['MLmodel', 'model.xgb', 'requirements.txt', 'conda.yaml'])), 'model.xgb');
   t.throws(() => loader.modelFile(mv('/m', ['README.md'])), {
-    message: 'models:/bikes/1: no model file (.json, .ubj, .xgb, .bst, .txt, .lgb, .model) in /m; files: README.md',
+    message: 'models:/bikes/1: no model file (.json, .ubj, .xgb, .bst, .txt, .lgb, .cb, .model) in /m; files: README.md',
   });
   t.throws(() => loader.modelFile(mv('/m', ['a.json', 'b.txt'])), {
     message: 'models:/bikes/1: several model files in /m (a.json, b.txt); cannot tell which to load',
@@ -63,11 +63,41 @@ test('chooseFlavor errors: other flavors listed, pickles refused, data missing',
     message: 'M: flavor `xgboost` has no `data` naming the model file',
   });
   t.throws(() => chooseFlavor({ artifact_path: 'model' }, 'M'), { message: 'M has no `flavors` mapping' });
-  t.throws(() => chooseFlavor({ flavors: {} }, 'M'), { message: 'M has flavors (none); BuiltinLoader loads xgboost or lightgbm or sklearn' });
+  t.throws(() => chooseFlavor({ flavors: {} }, 'M'), { message: 'M has flavors (none); BuiltinLoader loads xgboost or lightgbm or catboost or sklearn' });
   t.deepEqual(chooseFlavor({ flavors: { sklearn: { pickled_model: 'model.skops', serialization_format: 'skops' } } }, 'M'), {
     flavor: 'sklearn',
     file: 'model.skops',
   });
+});
+
+test('chooseFlavor: catboost JSON read, its binary cbm refused with the way to re-log', (t) => {
+  t.deepEqual(chooseFlavor({ flavors: { catboost: { data: 'model.cb', save_format: 'json', model_type: 'CatBoostRegressor' } } }, 'M'), {
+    flavor: 'catboost',
+    file: 'model.cb',
+  });
+  t.throws(() => chooseFlavor({ flavors: { catboost: { data: 'model.cb', save_format: 'cbm' } } }, 'M'), {
+    message: /^M: flavor `catboost` holds a CatBoost cbm file \(model\.cb\); .*format="json"/,
+  });
+  t.throws(() => chooseFlavor({ flavors: { catboost: { model_type: 'CatBoostClassifier' } } }, 'M'), {
+    message: /^M: flavor `catboost` holds a CatBoost cbm file/,
+  });
+});
+
+nativeTest('BuiltinLoader loads the catboost flavor (JSON export)', async (t) => {
+  const dir = await tempDir(t);
+  const reg = new LocalRegistry({ path: join(dir, 'registry'), name: 'bikes' });
+  const cbDir = await mlflowDir(
+    join(dir, 'cb'),
+    'flavors:\n  python_function: {loader_module: mlflow.catboost, data: model.cb}\n  catboost: {data: model.cb, save_format: json, model_type: CatBoostClassifier}\n',
+    { 'model.cb': '../../fixtures/rel_cb12_logloss/model.json' },
+  );
+  const version = await reg.register(cbDir);
+  t.is(version.flavor, 'catboost');
+  const model = await new BuiltinLoader().load(version);
+  t.is(model.source, 'catboost-json');
+  t.is(model.objective, 'Logloss');
+  t.is(model.link, 'logit');
+  t.deepEqual(model.featureNames, ['amount', 'rate', 'span', 'level', 'score']);
 });
 
 test('BuiltinLoader errors name the version: no MLmodel, wrong flavor, data not in the version, escaping path', async (t) => {

@@ -117,7 +117,7 @@ export class TreeModel {
   get objective(): string {
     return this.handle.objective;
   }
-  /** Origin: `xgboost-json`, `xgboost-ubj`, `lightgbm-text`. */
+  /** Origin: `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops` or `catboost-json`. */
   get source(): string {
     return this.handle.source;
   }

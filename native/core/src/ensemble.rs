@@ -260,6 +260,8 @@ pub enum ModelSource {
     LightgbmText,
     /// scikit-learn estimator saved with skops (`model.skops`).
     SklearnSkops,
+    /// CatBoost JSON export (`save_model("model.json", format="json")`).
+    CatboostJson,
     /// Built in code (tests).
     Synthetic,
 }

@@ -4,6 +4,8 @@
 //! (`|a - b| <= 1e-6 * max(1, |b|)`), and every row is additive (the values plus the base
 //! value equal the library's raw margin). LightGBM cases: random forests, cross_entropy_lambda,
 //! names with spaces, and inputs at ±kZeroThreshold (the float 1e-35f) against thresholds there.
+//! CatBoost cases (`make_catboost_fixtures.py`): JSON exports against CatBoost's own
+//! `get_feature_importance(type="ShapValues")`, every common loss, NaN modes, one-hot splits.
 
 mod common;
 
@@ -42,6 +44,19 @@ fn expected_cases() -> Vec<String> {
         "zero_zero",
     ] {
         v.push(format!("rel_lgb47_{c}"));
+    }
+    for c in [
+        "reg",
+        "reg_nanmax",
+        "logloss",
+        "crossent",
+        "multiclass",
+        "poisson",
+        "multirmse",
+        "scaled",
+        "onehot",
+    ] {
+        v.push(format!("rel_cb12_{c}"));
     }
     v
 }
@@ -170,4 +185,29 @@ fn lightgbm_names_keep_the_stored_spelling() {
         ["Marital_Status", "Annual_Income", "age", "Years_at_Job"]
     );
     assert_eq!(expected["user_columns"][0], "Marital Status");
+}
+
+#[test]
+fn catboost_losses_get_their_links_and_outputs() {
+    use arrowshap_core::ensemble::ModelSource;
+    for (c, link, k) in [
+        ("reg", Link::Identity, 1),
+        ("logloss", Link::Logit, 1),
+        ("crossent", Link::Logit, 1),
+        ("multiclass", Link::Softmax, 3),
+        ("poisson", Link::Log, 1),
+        ("multirmse", Link::Identity, 2),
+    ] {
+        let e = check(&format!("rel_cb12_{c}"));
+        assert_eq!((e.link, e.num_outputs), (link, k), "rel_cb12_{c}");
+        assert_eq!(e.source, ModelSource::CatboostJson);
+    }
+    // a one-hot categorical column (integer categories; 5 is unseen by the model)
+    let (e, cols, _) = common::load_case("rel_cb12_onehot");
+    assert_eq!(e.feature_names.last().unwrap(), "kind");
+    assert!(cols[5].contains(&5.0));
+    assert!(e.trees.iter().any(|t| t
+        .nodes
+        .iter()
+        .any(|n| n.kind == arrowshap_core::ensemble::SplitKind::XgbCategorical)));
 }

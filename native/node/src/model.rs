@@ -22,7 +22,7 @@ pub struct FeatureStats {
     pub weight: Float64Array,
 }
 
-/// A tree ensemble (XGBoost JSON/UBJ or LightGBM text) loaded in the native core.
+/// A tree ensemble (XGBoost JSON/UBJ, LightGBM text or CatBoost JSON) loaded in the native core.
 #[napi]
 pub struct Model {
     pub(crate) inner: Arc<Ensemble>,
@@ -78,7 +78,7 @@ impl Model {
     pub fn objective(&self) -> String {
         self.inner.objective.clone()
     }
-    /// `xgboost-json`, `xgboost-ubj`, `lightgbm-text` or `synthetic`.
+    /// `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json` or `synthetic`.
     #[napi(getter)]
     pub fn source(&self) -> String {
         match self.inner.source {
@@ -86,6 +86,7 @@ impl Model {
             ModelSource::XgboostUbj => "xgboost-ubj",
             ModelSource::LightgbmText => "lightgbm-text",
             ModelSource::SklearnSkops => "sklearn-skops",
+            ModelSource::CatboostJson => "catboost-json",
             ModelSource::Synthetic => "synthetic",
         }
         .to_string()

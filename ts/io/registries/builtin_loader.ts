@@ -1,4 +1,4 @@
-/** Loads MLflow-packaged models: the `xgboost`, `lightgbm` or `sklearn` (skops) flavor of an `MLmodel` file. */
+/** Loads MLflow-packaged models: the `xgboost`, `lightgbm`, `catboost` (JSON) or `sklearn` (skops) flavor of an `MLmodel` file. */
 import { open, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -14,7 +14,7 @@ export const BuiltinLoaderConfig = z.object({ KIND: z.literal('BuiltinLoader') }
 export type BuiltinLoaderConfig = z.input<typeof BuiltinLoaderConfig>;
 
 /** The flavors BuiltinLoader loads, in order of preference. */
-export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm', 'sklearn'] as const;
+export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm', 'catboost', 'sklearn'] as const;
 
 /** What BuiltinLoader will load: the flavor and the model file relative to the version dir. */
 export interface FlavorChoice {
@@ -52,6 +52,9 @@ async function looksLikeJsonOrUbj(path: string): Promise<boolean> {
  * - `lightgbm`: `data` (default `model.lgb`), a LightGBM text model (a Booster);
  *   a scikit-learn estimator, which MLflow pickles (`model.pkl`) or saves with
  *   skops (`model.skops`), cannot be loaded.
+ * - `catboost`: `data` (default `model.cb`) written by CatBoost's `save_model` in the
+ *   flavor's `save_format`: `json` is read; CatBoost's binary `cbm` (MLflow's default) is
+ *   refused with the way to re-log it (`mlflow.catboost.log_model(model, ..., format="json")`).
  * @param where the MLmodel path, for messages.
  * @throws listing the flavors found when neither is present.
  */
@@ -65,6 +68,7 @@ export function chooseFlavor(mlmodel: unknown, where: string): FlavorChoice {
     if (!(flavor in table)) continue;
     const spec = table[flavor] ?? {};
     if (flavor === 'sklearn') return sklearnFlavor(spec, where);
+    if (flavor === 'catboost') return catboostFlavor(spec, where);
     const data = spec.data ?? (flavor === 'lightgbm' ? 'model.lgb' : undefined);
     if (typeof data !== 'string' || data === '') {
       throw new Error(`${where}: flavor \`${flavor}\` has no \`data\` naming the model file`);
@@ -104,7 +108,26 @@ function sklearnFlavor(spec: Record<string, unknown>, where: string): FlavorChoi
   return { flavor: 'sklearn', file };
 }
 
-/** Loads a version packaged by MLflow (`MLmodel` + model file) through its xgboost or lightgbm flavor. */
+/**
+ * MLflow's `catboost` flavor: `data` (default `model.cb`) in `save_format` (default `cbm`,
+ * CatBoost's binary format, which arrowshap does not read; `json` is CatBoost's JSON export).
+ */
+function catboostFlavor(spec: Record<string, unknown>, where: string): FlavorChoice {
+  const file = spec.data ?? 'model.cb';
+  const format = typeof spec.save_format === 'string' ? spec.save_format : 'cbm';
+  if (typeof file !== 'string' || file === '') {
+    throw new Error(`${where}: flavor \`catboost\` has no \`data\` naming the model file`);
+  }
+  if (format !== 'json') {
+    throw new Error(
+      `${where}: flavor \`catboost\` holds a CatBoost ${format} file (${file}); arrowshap reads CatBoost's JSON export: ` +
+        'log the model with mlflow.catboost.log_model(model, ..., format="json")',
+    );
+  }
+  return { flavor: 'catboost', file };
+}
+
+/** Loads a version packaged by MLflow (`MLmodel` + model file) through its xgboost, lightgbm, catboost or sklearn flavor. */
 export class BuiltinLoader implements Loader {
   /** Reads `MLmodel` in `mv.dir` and picks the flavor and file to load. */
   async choose(mv: ModelVersion): Promise<FlavorChoice> {

@@ -24,6 +24,7 @@ export const MODEL_EXTENSIONS: Readonly<Record<string, string | undefined>> = {
   '.bst': 'xgboost',
   '.txt': 'lightgbm',
   '.lgb': 'lightgbm',
+  '.cb': 'catboost',
   '.model': undefined,
 };
 

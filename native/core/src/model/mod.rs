@@ -1,10 +1,10 @@
-//! Model loaders: XGBoost JSON / UBJSON and LightGBM text, into one [`crate::Ensemble`].
+//! Model loaders: XGBoost JSON / UBJSON, LightGBM text and CatBoost JSON, into one [`crate::Ensemble`].
 //!
 //! [`load_file`] and [`load_bytes`] recognise the format from the content, not
 //! the file name:
 //!
 //! * JSON — the first non-space byte is `{`: an XGBoost model (a `learner`
-//!   object), or a LightGBM `dump_model()` dump (refused, see [`refusal`]);
+//!   object), a CatBoost model (`oblivious_trees`, see [`catboost`]), or a LightGBM `dump_model()` dump (refused, see [`refusal`]);
 //!   XGBoost's bare `NaN` / `Infinity` tokens are accepted;
 //! * XGBoost UBJSON — `{` followed by a UBJSON marker (a key length type
 //!   `i U I l L`, or an optimized-container `$` / `#`); leading no-ops `N` allowed;
@@ -17,6 +17,7 @@
 //! Every error names the file (the `name` given) and, where one is at fault,
 //! the model field. No input makes a loader panic.
 
+pub mod catboost;
 pub mod lightgbm;
 pub mod refusal;
 pub mod sklearn;
@@ -31,7 +32,7 @@ pub use xgboost::{load_json as load_xgboost_json, load_ubj as load_xgboost_ubj};
 
 /// The model formats arrowshap reads, as listed in error messages.
 pub const SUPPORTED_FORMATS: &str =
-    "XGBoost JSON (save_model(\"*.json\")), XGBoost UBJSON (*.ubj) or LightGBM text (save_model(\"model.txt\"))";
+    "XGBoost JSON (save_model(\"*.json\")), XGBoost UBJSON (*.ubj), LightGBM text (save_model(\"model.txt\")) or CatBoost JSON (save_model(\"model.json\", format=\"json\"))";
 
 /// A model format recognised from the content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +126,9 @@ fn load_json(bytes: &[u8], name: &str) -> Result<Ensemble> {
     let norm = xgboost::json::normalize_tokens(bytes);
     let v: serde_json::Value =
         serde_json::from_slice(&norm).map_err(|e| xgboost::json::json_error(&norm, name, &e))?;
+    if catboost::is_catboost(&v) {
+        return catboost::from_value(&v, name);
+    }
     if let Some(what) = refusal::identify_json(&v) {
         return Err(Error::unsupported(name, what));
     }

@@ -9,7 +9,7 @@
 //!   never unpickles, since unpickling runs arbitrary code;
 //! * CatBoost's binary `.cbm` (magic `CBM1`, a flatbuffers document);
 //! * LightGBM's `dump_model()` JSON (a dump for reading, not a saved model);
-//! * CatBoost JSON and ONNX tree ensembles, which arrowshap does not read yet.
+//! * ONNX tree ensembles, which arrowshap does not read yet.
 
 use serde_json::Value;
 
@@ -57,11 +57,6 @@ pub fn identify_json(v: &Value) -> Option<String> {
     let lgb_dump = o.get("name").and_then(Value::as_str) == Some("tree")
         && o.contains_key("tree_info")
         && !o.contains_key("learner");
-    if o.contains_key("oblivious_trees") {
-        return Some(
-            "CatBoost JSON model: arrowshap does not read CatBoost models yet".to_string(),
-        );
-    }
     if lgb_dump {
         return Some(
             "LightGBM dump_model() JSON: a dump for reading, not a saved model; \
@@ -171,8 +166,6 @@ mod tests {
     fn lightgbm_dump_json_is_recognised() {
         let v = serde_json::json!({"name": "tree", "version": "v4", "tree_info": []});
         assert!(identify_json(&v).unwrap().contains("dump_model"));
-        let v = serde_json::json!({"oblivious_trees": [], "features_info": {}});
-        assert!(identify_json(&v).unwrap().contains("CatBoost JSON"));
         let m = identify_binary(b"\x08\x07\x12\x07skl2onnx\x3a\x10ai.onnx.ml").unwrap();
         assert!(m.contains("ONNX"), "{m}");
         let v = serde_json::json!({"learner": {}});
