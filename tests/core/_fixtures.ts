@@ -1,7 +1,7 @@
 /**
  * Fixture access shared by tests/core, tests/jobs and tests/cli: the XGBoost /
  * LightGBM reference cases under tests/fixtures/<case>/ (model, inputs.csv,
- * expected.json made by the real libraries).
+ * expected.json made by the real libraries: XGBoost, LightGBM, CatBoost).
  *
  * Tests using these load models in the native addon: when it is not built they
  * fail loudly (run `npm run build:native` first), they are never skipped.
@@ -36,6 +36,8 @@ export const CASES = [
   'lgb_binary',
   'lgb_multiclass_cat',
   'lgb_reg',
+  'rel_cb12_multiclass',
+  'rel_cb12_onehot',
   'xgb_binary_depth6',
   'xgb_binary_logitraw',
   'xgb_categorical',
