@@ -1,75 +1,30 @@
 //! KernelSHAP against brute-force interventional Shapley values, and its sampling behaviour.
 
-use arrowshap_core::ensemble::{Link, ModelSource};
 use arrowshap_core::kernel::{
     self, kernel_shap, kernel_shap_report, BackgroundSummary, BatchModel, KernelLink,
     KernelOptions, L1Reg, Rng, ShapValues,
 };
-use arrowshap_core::{Ensemble, Error, Matrix, Node, RunControl, SplitKind, Tree, LEAF};
+use arrowshap_core::shap::synth::{self, Family, RandomSpec};
+use arrowshap_core::{Ensemble, Error, Matrix, RunControl};
 use std::sync::atomic::AtomicBool;
 
 // ---------------------------------------------------------------- fixtures
 
-fn leaf(value: f64) -> Node {
-    Node {
-        left: LEAF,
-        right: LEAF,
-        feature: 0,
-        kind: SplitKind::XgbNumeric,
-        default_left: true,
-        threshold: 0.0,
-        cat_offset: 0,
-        cat_words: 0,
-        value,
-        cover: 1.0,
-        gain: 0.0,
-    }
-}
-
-fn grow(nodes: &mut Vec<Node>, rng: &mut Rng, m: usize, depth: usize) -> u32 {
-    let id = nodes.len();
-    if depth == 0 || rng.next_f64() < 0.15 {
-        nodes.push(leaf(rng.next_f64() * 2.0 - 1.0));
-        return id as u32;
-    }
-    let mut n = leaf(0.0);
-    n.feature = rng.below(m) as u32;
-    n.threshold = (rng.below(9) as f64 + 0.5) / 10.0;
-    n.default_left = rng.below(2) == 0;
-    n.cover = 2.0;
-    nodes.push(n);
-    let l = grow(nodes, rng, m, depth - 1);
-    let r = grow(nodes, rng, m, depth - 1);
-    nodes[id].left = l;
-    nodes[id].right = r;
-    id as u32
-}
-
-/// A seeded random ensemble: `trees` trees per output of depth ≤ `depth`.
+/// A seeded random ensemble (`shap::synth`, XGBoost split kinds): `trees` trees per output of
+/// depth ≤ `depth`, base margins `0.1·k`, identity link.
 fn ensemble(seed: u64, m: usize, outputs: usize, trees: usize, depth: usize) -> Ensemble {
-    let mut rng = Rng::new(seed);
-    let mut ts = Vec::new();
-    let mut out = Vec::new();
-    for t in 0..trees * outputs {
-        let mut nodes = Vec::new();
-        grow(&mut nodes, &mut rng, m, depth);
-        ts.push(Tree {
-            nodes,
-            cat_bits: vec![],
-        });
-        out.push((t % outputs) as u32);
-    }
-    let e = Ensemble {
-        trees: ts,
-        tree_output: out,
-        num_outputs: outputs,
-        num_features: m,
-        feature_names: (0..m).map(|j| format!("f{j}")).collect(),
-        base_margin: (0..outputs).map(|k| 0.1 * k as f64).collect(),
-        objective: "reg:squarederror".into(),
-        link: Link::Identity,
-        source: ModelSource::Synthetic,
+    let spec = RandomSpec {
+        features: m,
+        outputs,
+        trees: trees * outputs,
+        max_depth: depth,
+        family: Family::Xgboost,
+        categorical: false,
+        zero_covers: false,
     };
+    let mut e = synth::random_ensemble(&mut Rng::new(seed), &spec);
+    e.base_margin = (0..outputs).map(|k| 0.1 * k as f64).collect();
+    e.objective = "reg:squarederror".into();
     e.validate("synthetic").unwrap();
     e
 }
