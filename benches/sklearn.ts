@@ -40,7 +40,7 @@ const { values: opts } = parseArgs({
 const dir = mkdtempSync(join(tmpdir(), 'arrowshap-bench-sklearn-'));
 try {
   const args = ['--rows', opts.rows!, '--peer-rows', opts['peer-rows']!, '--train-rows', opts['train-rows']!, '--trees', opts.trees!, '--depth', opts.depth!];
-  console.log(`training the seed pipeline (${opts.trees} trees, depth ${opts.depth}, ${opts['train-rows']} rows) and timing shap.TreeExplainer on ${opts.rows} rows…`);
+  console.log(`training the seed pipeline (${opts.trees} trees, depth ${opts.depth}, ${opts['train-rows']} rows) and timing shap.TreeExplainer on ${Number(opts['peer-rows']) || opts.rows} rows…`);
   const peer = spawnSync(join(root, '.venv', 'bin', 'python'), [join(root, 'benches', 'sklearn_peer.py'), dir, ...args], { stdio: 'inherit' });
   if (peer.status !== 0) throw new Error(`benches/sklearn_peer.py failed (exit ${peer.status})`);
   const info = JSON.parse(readFileSync(join(dir, 'peer.json'), 'utf8')) as { seconds: number; rows: number; peer_rows: number; features: number; leaves: number; max_depth: number; versions: Record<string, string> };
