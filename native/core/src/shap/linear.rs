@@ -85,7 +85,7 @@ pub(super) struct Split {
 }
 
 impl Split {
-    fn of(n: &Node) -> Split {
+    pub(super) fn of(n: &Node) -> Split {
         Split {
             threshold: n.threshold,
             feature: n.feature,
@@ -131,9 +131,6 @@ pub(super) struct TreePlan {
     pub(super) coef: Vec<f64>,
     /// Internal nodes (whose decisions the lane sweep precomputes).
     internal: Vec<u32>,
-    /// The splits of the internal nodes in pre-order (what the single-row sweep reads
-    /// to decide, in the order it needs them).
-    pub(super) splits: Vec<Split>,
     /// Quadrature points for this tree.
     pub(super) n: usize,
     /// Output the tree adds to.
@@ -214,11 +211,6 @@ impl Plan {
             let internal = (0..tree.nodes.len() as u32)
                 .filter(|&i| !tree.nodes[i as usize].is_leaf())
                 .collect();
-            let splits = edges
-                .iter()
-                .filter(|e| e.flags & FIRST != 0)
-                .map(|e| Split::of(&tree.nodes[e.parent as usize]))
-                .collect();
             // start the coefficients on a cache line (64 bytes = 8 values)
             let mut aligned = Vec::with_capacity(coef.len() + 8);
             let pad = (64 - aligned.as_ptr() as usize % 64) % 64 / 8;
@@ -231,7 +223,6 @@ impl Plan {
                 edges,
                 coef: aligned,
                 internal,
-                splits,
                 n,
                 output: k as usize,
             });

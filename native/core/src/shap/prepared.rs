@@ -16,10 +16,10 @@
 
 use super::interactions_impl::{self, IPlan};
 use super::linear::{self, Plan, Scratch, LANES};
-use super::linear_row::{self, RowScratch};
+use super::linear_row::{self, RowPlan, RowScratch};
 use super::{detect_simd, InteractionValues, ShapValues};
 use crate::{Ensemble, Error, Matrix, Result, RunControl};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// From this many rows of a lane group on, the 16-lane kernel is cheaper than that many
 /// single-row sweeps (measured on a 500-tree depth-8 model; both give the same bits).
@@ -30,6 +30,10 @@ pub struct Prepared {
     model: Arc<Ensemble>,
     base: Vec<f64>,
     path: OnceLock<Plan>,
+    row: OnceLock<RowPlan>,
+    /// Single-row buffers of finished calls, reused by the next calls (one per thread
+    /// that calls at the same time), so a call allocates only its result.
+    row_scratch: Mutex<Vec<RowScratch>>,
     interactions: OnceLock<IPlan>,
 }
 
@@ -49,6 +53,8 @@ impl Prepared {
             base: model.expected_value(),
             model,
             path: OnceLock::new(),
+            row: OnceLock::new(),
+            row_scratch: Mutex::new(Vec::new()),
             interactions: OnceLock::new(),
         }
     }
@@ -66,7 +72,7 @@ impl Prepared {
     /// Builds the chosen plans now, so that no later call pays for them.
     pub fn prepare(&self, what: PrepareWhat) {
         if what.path_dependent {
-            self.path_plan();
+            self.row_plan();
         }
         if what.interactions {
             self.interactions_plan();
@@ -75,6 +81,16 @@ impl Prepared {
 
     fn path_plan(&self) -> &Plan {
         self.path.get_or_init(|| Plan::new(&self.model))
+    }
+
+    /// The compact single-row plan (and the path plan it is built from).
+    fn row_plan(&self) -> (&Plan, &RowPlan) {
+        let plan = self.path_plan();
+        (
+            plan,
+            self.row
+                .get_or_init(|| RowPlan::new(plan, &self.model, detect_simd())),
+        )
     }
 
     fn interactions_plan(&self) -> &IPlan {
@@ -122,10 +138,16 @@ impl Prepared {
         for g0 in (0..n).step_by(LANES) {
             let nr = LANES.min(n - g0);
             if plan.finite && nr < LANE_ROWS {
-                let s = row_scratch.get_or_insert_with(|| RowScratch::new(plan));
+                let (_, rp) = self.row_plan();
+                let s = row_scratch.get_or_insert_with(|| {
+                    let pool = self.row_scratch.lock();
+                    let mut pool = pool.unwrap_or_else(|p| p.into_inner());
+                    pool.pop().unwrap_or_else(|| RowScratch::new(rp))
+                });
                 for r in g0..g0 + nr {
                     phi.fill(0.0);
-                    linear_row::explain_row(plan, model, &rows[r * m..(r + 1) * m], s, &mut phi);
+                    let row = &rows[r * m..(r + 1) * m];
+                    linear_row::explain_row(plan, rp, model, row, s, &mut phi);
                     for kk in 0..k {
                         let o = &mut out[(r * k + kk) * (m + 1)..(r * k + kk + 1) * (m + 1)];
                         o[..m].copy_from_slice(&phi[kk * m..(kk + 1) * m]);
@@ -148,6 +170,10 @@ impl Prepared {
                     }
                 }
             }
+        }
+        if let Some(s) = row_scratch {
+            let mut pool = self.row_scratch.lock().unwrap_or_else(|p| p.into_inner());
+            pool.push(s);
         }
         Ok(out)
     }
