@@ -74,6 +74,23 @@ pub struct Node {
 }
 
 impl Node {
+    /// A leaf holding `value` with `cover` (the split fields zeroed).
+    pub fn leaf(value: f64, cover: f64) -> Node {
+        Node {
+            left: LEAF,
+            right: LEAF,
+            feature: 0,
+            kind: SplitKind::XgbNumeric,
+            default_left: false,
+            threshold: 0.0,
+            cat_offset: 0,
+            cat_words: 0,
+            value,
+            cover,
+            gain: 0.0,
+        }
+    }
+
     /// True for a leaf.
     #[inline(always)]
     pub fn is_leaf(&self) -> bool {

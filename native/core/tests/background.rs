@@ -7,7 +7,7 @@
 use arrowshap_core::shap::background::{Background, Options, Values};
 use arrowshap_core::shap::synth::{self, Family, RandomSpec, Rng};
 use arrowshap_core::shap::{self, brute, InteractionValues, ShapValues};
-use arrowshap_core::{Ensemble, Error, Matrix, Node, RunControl, SplitKind, Tree, LEAF};
+use arrowshap_core::{Ensemble, Error, Matrix, Node, RunControl, SplitKind, Tree};
 
 const TOL: f64 = 1e-9;
 
@@ -311,19 +311,7 @@ fn shapley_equals_brute_module() {
 /// A leaf-wise tree (as LightGBM grows them): `leaves` leaves, the deepest leaf split most
 /// often, up to depth `depth`; numeric splits with NaN rules on random features.
 fn leaf_wise_tree(rng: &mut Rng, m: usize, leaves: usize, depth: usize, lgb: bool) -> Tree {
-    let leaf = |rng: &mut Rng| Node {
-        left: LEAF,
-        right: LEAF,
-        feature: 0,
-        kind: SplitKind::XgbNumeric,
-        default_left: false,
-        threshold: 0.0,
-        cat_offset: 0,
-        cat_words: 0,
-        value: rng.range(-1.0, 1.0),
-        cover: rng.range(1.0, 50.0).round(),
-        gain: 0.0,
-    };
+    let leaf = |rng: &mut Rng| Node::leaf(rng.range(-1.0, 1.0), rng.range(1.0, 50.0).round());
     let mut t = Tree::default();
     t.nodes.push(leaf(rng));
     let mut open: Vec<(usize, usize)> = vec![(0, 0)]; // (leaf index, its depth)

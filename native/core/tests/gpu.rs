@@ -245,19 +245,7 @@ fn chain(d: usize) -> Ensemble {
             cover: 2.0,
             gain: 1.0,
         });
-        nodes.push(Node {
-            left: LEAF,
-            right: LEAF,
-            feature: 0,
-            kind: SplitKind::XgbNumeric,
-            default_left: false,
-            threshold: 0.0,
-            cat_offset: 0,
-            cat_words: 0,
-            value: i as f64,
-            cover: 1.0,
-            gain: 0.0,
-        });
+        nodes.push(Node::leaf(i as f64, 1.0));
     }
     // node 2i+2 continues the chain: renumber so that the right child is the next split
     let mut t = Tree::default();

@@ -4,7 +4,7 @@
 
 use arrowshap_core::ensemble::{Link, ModelSource};
 use arrowshap_core::limits::{MAX_OUTPUTS, MAX_TREE_DEPTH};
-use arrowshap_core::{shap, Ensemble, Error, Matrix, Node, RunControl, SplitKind, Tree, LEAF};
+use arrowshap_core::{shap, Ensemble, Error, Matrix, Node, RunControl, SplitKind, Tree};
 
 /// A chain `depth` levels deep: each internal node splits feature `d % features`
 /// at 0.5, its right child a leaf, its left child the next internal node.
@@ -25,9 +25,9 @@ fn chain(depth: usize, features: usize) -> Ensemble {
             cover: (2 * (depth - d) + 1) as f64,
             gain: 1.0,
         });
-        nodes.push(leaf(d as f64 * 0.01, 1.0));
+        nodes.push(Node::leaf(d as f64 * 0.01, 1.0));
     }
-    nodes.push(leaf(1.0, 1.0));
+    nodes.push(Node::leaf(1.0, 1.0));
     Ensemble {
         trees: vec![Tree {
             nodes,
@@ -41,22 +41,6 @@ fn chain(depth: usize, features: usize) -> Ensemble {
         objective: "reg:squarederror".into(),
         link: Link::Identity,
         source: ModelSource::Synthetic,
-    }
-}
-
-fn leaf(value: f64, cover: f64) -> Node {
-    Node {
-        left: LEAF,
-        right: LEAF,
-        feature: 0,
-        kind: SplitKind::XgbNumeric,
-        default_left: true,
-        threshold: 0.0,
-        cat_offset: 0,
-        cat_words: 0,
-        value,
-        cover,
-        gain: 0.0,
     }
 }
 

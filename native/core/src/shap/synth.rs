@@ -70,22 +70,6 @@ pub fn random_ensemble(rng: &mut Rng, spec: &RandomSpec) -> Ensemble {
     }
 }
 
-fn leaf(value: f64, cover: f64) -> Node {
-    Node {
-        left: LEAF,
-        right: LEAF,
-        feature: 0,
-        kind: SplitKind::XgbNumeric,
-        default_left: false,
-        threshold: 0.0,
-        cat_offset: 0,
-        cat_words: 0,
-        value,
-        cover,
-        gain: 0.0,
-    }
-}
-
 /// Grows a random subtree at the end of `t.nodes`; returns its root index.
 fn grow_random(rng: &mut Rng, spec: &RandomSpec, m: usize, t: &mut Tree, depth: usize) -> usize {
     let idx = t.nodes.len();
@@ -96,7 +80,7 @@ fn grow_random(rng: &mut Rng, spec: &RandomSpec, m: usize, t: &mut Tree, depth: 
         } else {
             rng.range(0.5, 100.0).round().max(1.0)
         };
-        t.nodes.push(leaf(rng.range(-1.0, 1.0), cover));
+        t.nodes.push(Node::leaf(rng.range(-1.0, 1.0), cover));
         return idx;
     }
     let categorical = spec.categorical && rng.chance(0.25);
@@ -266,7 +250,7 @@ fn grow_on_data(
 ) -> usize {
     let idx = t.nodes.len();
     let cover = rows.len() as f64;
-    t.nodes.push(leaf(0.1 * rng.normal(), cover));
+    t.nodes.push(Node::leaf(0.1 * rng.normal(), cover));
     if depth >= max_depth || rows.len() < 4 {
         return idx;
     }
