@@ -36,7 +36,7 @@ export declare class BackgroundTables {
   interactions(columns: Array<JsColumn>, threads: number, run: NativeRun): Promise<ShapResult>
 }
 
-/** A tree ensemble (XGBoost JSON/UBJ, LightGBM text or CatBoost JSON) loaded in the native core. */
+/** A tree ensemble (XGBoost JSON/UBJ, LightGBM text, CatBoost JSON or ONNX) loaded in the native core. */
 export declare class Model {
   /** Path-dependent TreeSHAP on `device` (`auto`, `cpu` or `gpu`); the result names where it ran. */
   shapPathDependentOn(columns: Array<JsColumn>, threads: number, device: string, run: NativeRun): Promise<DeviceShapResult>
@@ -46,6 +46,11 @@ export declare class Model {
   static fromFile(path: string): Model
   /** Loads a model from bytes; `name` is used in error messages. */
   static fromBytes(bytes: Uint8Array, name: string): Model
+  /**
+   * A copy of this model whose node covers are the number of `background` rows reaching
+   * each node: ONNX models store no covers, which path-dependent SHAP weighs paths by.
+   */
+  withCoversFrom(background: Array<JsColumn>): Model
   /** Number of input features. */
   get numFeatures(): number
   /** Number of outputs (classes for multiclass, else 1). */
@@ -58,7 +63,7 @@ export declare class Model {
   get featureNames(): Array<string>
   /** Training objective as the library names it. */
   get objective(): string
-  /** `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json` or `synthetic`. */
+  /** `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json`, `onnx` or `synthetic`. */
   get source(): string
   /** Link from raw output to prediction: `identity`, `logit`, `log` or `softmax`. */
   get link(): string

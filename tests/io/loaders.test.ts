@@ -29,7 +29,7 @@ test('CustomLoader picks the recorded file, else the only model-looking file', (
   t.is(loader.modelFile(mv('/m', ['a.json', 'model.ubj'], { file: 'model.ubj' })), 'model.ubj');
   t.is(loader.modelFile(mv('/m', ['MLmodel', 'model.xgb', 'requirements.txt', 'conda.yaml'])), 'model.xgb');
   t.throws(() => loader.modelFile(mv('/m', ['README.md'])), {
-    message: 'models:/bikes/1: no model file (.json, .ubj, .xgb, .bst, .txt, .lgb, .cb, .model) in /m; files: README.md',
+    message: 'models:/bikes/1: no model file (.json, .ubj, .xgb, .bst, .txt, .lgb, .cb, .onnx, .model) in /m; files: README.md',
   });
   t.throws(() => loader.modelFile(mv('/m', ['a.json', 'b.txt'])), {
     message: 'models:/bikes/1: several model files in /m (a.json, b.txt); cannot tell which to load',
@@ -63,7 +63,7 @@ test('chooseFlavor errors: other flavors listed, pickles refused, data missing',
     message: 'M: flavor `xgboost` has no `data` naming the model file',
   });
   t.throws(() => chooseFlavor({ artifact_path: 'model' }, 'M'), { message: 'M has no `flavors` mapping' });
-  t.throws(() => chooseFlavor({ flavors: {} }, 'M'), { message: 'M has flavors (none); BuiltinLoader loads xgboost or lightgbm or catboost or sklearn' });
+  t.throws(() => chooseFlavor({ flavors: {} }, 'M'), { message: 'M has flavors (none); BuiltinLoader loads xgboost or lightgbm or catboost or sklearn or onnx' });
   t.deepEqual(chooseFlavor({ flavors: { sklearn: { pickled_model: 'model.skops', serialization_format: 'skops' } } }, 'M'), {
     flavor: 'sklearn',
     file: 'model.skops',
@@ -98,6 +98,23 @@ nativeTest('BuiltinLoader loads the catboost flavor (JSON export)', async (t) =>
   t.is(model.objective, 'Logloss');
   t.is(model.link, 'logit');
   t.deepEqual(model.featureNames, ['amount', 'rate', 'span', 'level', 'score']);
+});
+
+nativeTest('BuiltinLoader loads the onnx flavor (a tree ensemble)', async (t) => {
+  const dir = await tempDir(t);
+  const reg = new LocalRegistry({ path: join(dir, 'registry'), name: 'bikes' });
+  const onnxDir = await mlflowDir(
+    join(dir, 'onnx'),
+    'flavors:\n  python_function: {loader_module: mlflow.onnx, data: model.onnx}\n  onnx: {onnx_version: 1.23.2, data: model.onnx, providers: [CPUExecutionProvider]}\n',
+    { 'model.onnx': '../../fixtures/onnx_skl_gb_bin/model.onnx' },
+  );
+  t.deepEqual(chooseFlavor({ flavors: { onnx: {} } }, 'M'), { flavor: 'onnx', file: 'model.onnx' });
+  const version = await reg.register(onnxDir);
+  t.is(version.flavor, 'onnx');
+  const model = await new BuiltinLoader().load(version);
+  t.is(model.source, 'onnx');
+  t.is(model.link, 'logit');
+  t.true(model.needsCovers());
 });
 
 test('BuiltinLoader errors name the version: no MLmodel, wrong flavor, data not in the version, escaping path', async (t) => {

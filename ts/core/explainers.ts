@@ -63,6 +63,26 @@ export interface ExplainableModel {
   shapKernel(columns: FeatureColumn[], background: FeatureColumn[], opts?: KernelExplainOptions): Promise<KernelShapResult>;
   /** Background tables (tree models): Banzhaf values and interactions against a background need them. */
   backgroundTables?(background: FeatureColumn[], opts?: BackgroundOptions): Promise<BackgroundTables>;
+  /** True when path-dependent SHAP needs covers counted first (ONNX models). */
+  needsCovers?(): boolean;
+  /** A copy with node covers counted over `background` rows. */
+  withCoversFrom?(background: FeatureColumn[]): ExplainableModel;
+}
+
+/**
+ * The model tree-path-dependent SHAP runs on: an ONNX model stores no node covers, so they
+ * are counted over the background rows (e.g. the training rows) first; without a background
+ * it is refused with what to do.
+ */
+export function withCovers(model: ExplainableModel, algorithm: string, background?: FeatureColumn[]): ExplainableModel {
+  if (algorithm !== 'tree-path-dependent' || !model.needsCovers?.() || !model.withCoversFrom) return model;
+  if (!background || (background[0]?.length ?? 0) === 0) {
+    throw new Error(
+      'the ONNX model stores no node covers, which tree-path-dependent SHAP weighs paths by: give explainer.background ' +
+        '(e.g. a sample of the training rows) to count them, or use explainer.algorithm "tree-interventional"',
+    );
+  }
+  return model.withCoversFrom(background);
 }
 
 /** Options of {@link explainSamples}. */
@@ -237,14 +257,18 @@ export class SamplesExplainer {
   /** The background tables (tree-interventional), prepared on the first batch. */
   private tables?: Promise<BackgroundTables>;
 
+  /** The model explained (for an ONNX model under tree-path-dependent: with covers counted over the background). */
+  readonly model: ExplainableModel;
+
   constructor(
-    readonly model: ExplainableModel,
+    model: ExplainableModel,
     readonly options: SamplesExplainerOptions = {},
   ) {
     this.algorithm = resolveAlgorithm(options.algorithm, options);
+    if (options.background) checkColumns(model.featureNames, options.background, 'explainSamples background');
+    this.model = model = withCovers(model, this.algorithm, options.background);
     this.device = resolveDevice(options.device, this.algorithm);
     this.nativeDevice = this.device === 'gpu' && options.device !== 'gpu' ? 'auto' : this.device;
-    if (options.background) checkColumns(model.featureNames, options.background, 'explainSamples background');
     if (this.algorithm !== 'tree-path-dependent' && (options.background?.[0]?.length ?? 0) === 0) {
       throw new Error(`explainer.background is empty: ${this.algorithm} needs at least one background row`);
     }

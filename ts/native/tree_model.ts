@@ -88,6 +88,28 @@ export class TreeModel {
     return this.sklearnInfo;
   }
 
+  private coversCounted = false;
+
+  /**
+   * True for a model without node covers (ONNX stores none): tree-path-dependent SHAP
+   * then needs {@link TreeModel.withCoversFrom} first.
+   */
+  needsCovers(): boolean {
+    return this.source === 'onnx' && !this.coversCounted;
+  }
+
+  /**
+   * A copy whose node covers are the number of `background` rows reaching each node (for an
+   * ONNX model, which stores none; with the training rows these are the sample counts
+   * scikit-learn's trees keep). Path-dependent SHAP weighs paths by them.
+   */
+  withCoversFrom(background: FeatureColumn[]): TreeModel {
+    checkColumns(this.featureNames, background, 'withCoversFrom');
+    const m = new TreeModel(this.handle.withCoversFrom(background));
+    m.coversCounted = true;
+    return m;
+  }
+
   /** Feature names in model order. */
   get featureNames(): string[] {
     return this.featureList().slice();
@@ -117,7 +139,7 @@ export class TreeModel {
   get objective(): string {
     return this.handle.objective;
   }
-  /** Origin: `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops` or `catboost-json`. */
+  /** Origin: `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json` or `onnx`. */
   get source(): string {
     return this.handle.source;
   }

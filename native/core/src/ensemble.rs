@@ -279,6 +279,8 @@ pub enum ModelSource {
     SklearnSkops,
     /// CatBoost JSON export (`save_model("model.json", format="json")`).
     CatboostJson,
+    /// ONNX `ai.onnx.ml` tree ensemble (no node covers until a background gives them).
+    OnnxTreeEnsemble,
     /// Built in code (tests).
     Synthetic,
 }
@@ -392,6 +394,24 @@ impl Ensemble {
             }
         }
         s
+    }
+
+    /// Path-dependent explainers weigh paths by node covers; an ONNX model has none until
+    /// [`crate::model::onnx::covers_from_background`] counts them (every cover zero).
+    pub fn check_covers(&self) -> Result<()> {
+        if self.source == ModelSource::OnnxTreeEnsemble
+            && self
+                .trees
+                .iter()
+                .all(|t| t.nodes.first().is_none_or(|n| n.cover == 0.0))
+        {
+            return Err(crate::Error::Input(
+                "the ONNX model stores no node covers, which path-dependent SHAP needs: give a background \
+                 (explainer.background) to count them, or use the interventional explainer"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks that `x` has one column per model feature.

@@ -22,7 +22,7 @@ pub struct FeatureStats {
     pub weight: Float64Array,
 }
 
-/// A tree ensemble (XGBoost JSON/UBJ, LightGBM text or CatBoost JSON) loaded in the native core.
+/// A tree ensemble (XGBoost JSON/UBJ, LightGBM text, CatBoost JSON or ONNX) loaded in the native core.
 #[napi]
 pub struct Model {
     pub(crate) inner: Arc<Ensemble>,
@@ -45,6 +45,18 @@ impl Model {
     pub fn from_bytes(bytes: Uint8Array, name: String) -> napi::Result<Model> {
         let e = guarded("model loading", || {
             arrowshap_core::model::load_bytes(&bytes, &name)
+        })?;
+        Ok(Model::wrap(Arc::new(e)))
+    }
+    /// A copy of this model whose node covers are the number of `background` rows reaching
+    /// each node: ONNX models store no covers, which path-dependent SHAP weighs paths by.
+    #[napi]
+    pub fn with_covers_from(&self, background: Vec<JsColumn>) -> napi::Result<Model> {
+        let e = guarded("counting node covers", || {
+            let x = crate::columns::as_matrix(&background)?;
+            let mut e = (*self.inner).clone();
+            arrowshap_core::model::onnx::covers_from_background(&mut e, &x)?;
+            Ok(e)
         })?;
         Ok(Model::wrap(Arc::new(e)))
     }
@@ -78,7 +90,7 @@ impl Model {
     pub fn objective(&self) -> String {
         self.inner.objective.clone()
     }
-    /// `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json` or `synthetic`.
+    /// `xgboost-json`, `xgboost-ubj`, `lightgbm-text`, `sklearn-skops`, `catboost-json`, `onnx` or `synthetic`.
     #[napi(getter)]
     pub fn source(&self) -> String {
         match self.inner.source {
@@ -87,6 +99,7 @@ impl Model {
             ModelSource::LightgbmText => "lightgbm-text",
             ModelSource::SklearnSkops => "sklearn-skops",
             ModelSource::CatboostJson => "catboost-json",
+            ModelSource::OnnxTreeEnsemble => "onnx",
             ModelSource::Synthetic => "synthetic",
         }
         .to_string()

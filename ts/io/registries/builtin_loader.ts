@@ -1,4 +1,4 @@
-/** Loads MLflow-packaged models: the `xgboost`, `lightgbm`, `catboost` (JSON) or `sklearn` (skops) flavor of an `MLmodel` file. */
+/** Loads MLflow-packaged models: the `xgboost`, `lightgbm`, `catboost` (JSON), `sklearn` (skops) or `onnx` (tree ensembles) flavor of an `MLmodel` file. */
 import { open, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -14,7 +14,7 @@ export const BuiltinLoaderConfig = z.object({ KIND: z.literal('BuiltinLoader') }
 export type BuiltinLoaderConfig = z.input<typeof BuiltinLoaderConfig>;
 
 /** The flavors BuiltinLoader loads, in order of preference. */
-export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm', 'catboost', 'sklearn'] as const;
+export const SUPPORTED_FLAVORS = ['xgboost', 'lightgbm', 'catboost', 'sklearn', 'onnx'] as const;
 
 /** What BuiltinLoader will load: the flavor and the model file relative to the version dir. */
 export interface FlavorChoice {
@@ -55,6 +55,8 @@ async function looksLikeJsonOrUbj(path: string): Promise<boolean> {
  * - `catboost`: `data` (default `model.cb`) written by CatBoost's `save_model` in the
  *   flavor's `save_format`: `json` is read; CatBoost's binary `cbm` (MLflow's default) is
  *   refused with the way to re-log it (`mlflow.catboost.log_model(model, ..., format="json")`).
+ * - `onnx`: `data` (default `model.onnx`), an ONNX graph with one ai.onnx.ml tree-ensemble
+ *   operator (path-dependent SHAP then needs `explainer.background` to count node covers).
  * @param where the MLmodel path, for messages.
  * @throws listing the flavors found when neither is present.
  */
@@ -69,7 +71,7 @@ export function chooseFlavor(mlmodel: unknown, where: string): FlavorChoice {
     const spec = table[flavor] ?? {};
     if (flavor === 'sklearn') return sklearnFlavor(spec, where);
     if (flavor === 'catboost') return catboostFlavor(spec, where);
-    const data = spec.data ?? (flavor === 'lightgbm' ? 'model.lgb' : undefined);
+    const data = spec.data ?? (flavor === 'lightgbm' ? 'model.lgb' : flavor === 'onnx' ? 'model.onnx' : undefined);
     if (typeof data !== 'string' || data === '') {
       throw new Error(`${where}: flavor \`${flavor}\` has no \`data\` naming the model file`);
     }
@@ -127,7 +129,7 @@ function catboostFlavor(spec: Record<string, unknown>, where: string): FlavorCho
   return { flavor: 'catboost', file };
 }
 
-/** Loads a version packaged by MLflow (`MLmodel` + model file) through its xgboost, lightgbm, catboost or sklearn flavor. */
+/** Loads a version packaged by MLflow (`MLmodel` + model file) through its xgboost, lightgbm, catboost, sklearn or onnx flavor. */
 export class BuiltinLoader implements Loader {
   /** Reads `MLmodel` in `mv.dir` and picks the flavor and file to load. */
   async choose(mv: ModelVersion): Promise<FlavorChoice> {

@@ -93,10 +93,10 @@ export interface RegisterOptions {
   description?: string;
 }
 
-/** The library named in an MLflow `MLmodel` file's flavors, when it has xgboost, lightgbm or catboost. */
+/** The library named in an MLflow `MLmodel` file's flavors, when it has xgboost, lightgbm, catboost or onnx. */
 function flavorOfMLmodel(text: string): string | undefined {
   const flavors = Object.keys((parseYaml(text) as { flavors?: object } | null)?.flavors ?? {});
-  return flavors.find((f) => f === 'xgboost' || f === 'lightgbm' || f === 'catboost');
+  return flavors.find((f) => f === 'xgboost' || f === 'lightgbm' || f === 'catboost' || f === 'onnx');
 }
 
 /**

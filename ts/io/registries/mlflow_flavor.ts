@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 /**
- * `xgboost`, `lightgbm` or `catboost` when the folder's `MLmodel` lists that flavor, else undefined
+ * `xgboost`, `lightgbm`, `catboost` or `onnx` when the folder's `MLmodel` lists that flavor, else undefined
  * (no `MLmodel`, another flavor, or an unreadable file — which the loader reports).
  * @param files the folder's files, relative to `dir`.
  */
@@ -12,7 +12,7 @@ export async function mlmodelFlavor(dir: string, files: readonly string[]): Prom
   if (!files.includes('MLmodel')) return undefined;
   try {
     const doc = parseYaml(await readFile(join(dir, 'MLmodel'), 'utf8')) as { flavors?: object } | null;
-    return Object.keys(doc?.flavors ?? {}).find((f) => f === 'xgboost' || f === 'lightgbm' || f === 'catboost');
+    return Object.keys(doc?.flavors ?? {}).find((f) => f === 'xgboost' || f === 'lightgbm' || f === 'catboost' || f === 'onnx');
   } catch {
     return undefined;
   }

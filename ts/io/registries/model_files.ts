@@ -25,6 +25,7 @@ export const MODEL_EXTENSIONS: Readonly<Record<string, string | undefined>> = {
   '.txt': 'lightgbm',
   '.lgb': 'lightgbm',
   '.cb': 'catboost',
+  '.onnx': 'onnx',
   '.model': undefined,
 };
 

@@ -1,4 +1,5 @@
-//! Model loaders: XGBoost JSON / UBJSON, LightGBM text and CatBoost JSON, into one [`crate::Ensemble`].
+//! Model loaders: XGBoost JSON / UBJSON, LightGBM text, CatBoost JSON and ONNX tree
+//! ensembles ([`onnx`]), into one [`crate::Ensemble`].
 //!
 //! [`load_file`] and [`load_bytes`] recognise the format from the content, not
 //! the file name:
@@ -19,6 +20,7 @@
 
 pub mod catboost;
 pub mod lightgbm;
+pub mod onnx;
 pub mod refusal;
 pub mod sklearn;
 pub mod ubjson;
@@ -32,7 +34,7 @@ pub use xgboost::{load_json as load_xgboost_json, load_ubj as load_xgboost_ubj};
 
 /// The model formats arrowshap reads, as listed in error messages.
 pub const SUPPORTED_FORMATS: &str =
-    "XGBoost JSON (save_model(\"*.json\")), XGBoost UBJSON (*.ubj), LightGBM text (save_model(\"model.txt\")) or CatBoost JSON (save_model(\"model.json\", format=\"json\"))";
+    "XGBoost JSON (save_model(\"*.json\")), XGBoost UBJSON (*.ubj), LightGBM text (save_model(\"model.txt\")) , CatBoost JSON (save_model(\"model.json\", format=\"json\")) or an ONNX tree ensemble (*.onnx)";
 
 /// A model format recognised from the content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +93,9 @@ pub fn load_bytes(bytes: &[u8], name: &str) -> Result<Ensemble> {
         } else {
             Err(sklearn::needs_pipeline(name, &m))
         };
+    }
+    if onnx::sniff(bytes) {
+        return onnx::load(bytes, name);
     }
     match sniff(bytes) {
         Some(Format::LightgbmText) => lightgbm::load_text(bytes, name),

@@ -9,7 +9,6 @@
 //!   never unpickles, since unpickling runs arbitrary code;
 //! * CatBoost's binary `.cbm` (magic `CBM1`, a flatbuffers document);
 //! * LightGBM's `dump_model()` JSON (a dump for reading, not a saved model);
-//! * ONNX tree ensembles, which arrowshap does not read yet.
 
 use serde_json::Value;
 
@@ -26,18 +25,6 @@ pub fn identify_binary(bytes: &[u8]) -> Option<String> {
         return Some(
             "CatBoost binary model (.cbm): arrowshap reads CatBoost's JSON export; \
              re-save it with model.save_model(\"model.json\", format=\"json\")"
-                .to_string(),
-        );
-    }
-    let has = |s: &[u8]| {
-        bytes[..bytes.len().min(1 << 16)]
-            .windows(s.len())
-            .any(|w| w == s)
-    };
-    if bytes.first() == Some(&0x08) && (has(b"ai.onnx") || has(b"TreeEnsemble")) {
-        return Some(
-            "ONNX model: arrowshap does not read ONNX tree ensembles yet; \
-             explain the original XGBoost/LightGBM model file instead"
                 .to_string(),
         );
     }
@@ -166,8 +153,6 @@ mod tests {
     fn lightgbm_dump_json_is_recognised() {
         let v = serde_json::json!({"name": "tree", "version": "v4", "tree_info": []});
         assert!(identify_json(&v).unwrap().contains("dump_model"));
-        let m = identify_binary(b"\x08\x07\x12\x07skl2onnx\x3a\x10ai.onnx.ml").unwrap();
-        assert!(m.contains("ONNX"), "{m}");
         let v = serde_json::json!({"learner": {}});
         assert!(identify_json(&v).is_none());
     }

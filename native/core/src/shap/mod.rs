@@ -118,6 +118,7 @@ impl InteractionValues {
 /// feature, [`Error::Cancelled`] when `ctl` is cancelled.
 pub fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<ShapValues> {
     model.check_input(x)?;
+    model.check_covers()?;
     linear::path_dependent(
         &linear::Plan::new(model),
         &model.expected_value(),
@@ -134,6 +135,7 @@ pub fn path_dependent(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<
 /// SHAP value. Same errors as [`path_dependent`].
 pub fn interactions(model: &Ensemble, x: &Matrix, ctl: &RunControl) -> Result<InteractionValues> {
     model.check_input(x)?;
+    model.check_covers()?;
     interactions_impl::interactions(&interactions_impl::IPlan::new(model), model, x, ctl)
 }
 
