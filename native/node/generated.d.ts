@@ -2,8 +2,9 @@
 /* eslint-disable */
 
 /**
- * A background set kept in native memory with its model, for interventional SHAP of a
- * few rows at a time (`Model.prepareBackground`).
+ * A background prepared once with its model (the per-leaf tables of
+ * `shap::background`), for interventional SHAP of a few rows at a time
+ * (`Model.prepareBackground`): a call costs the same whatever the background size.
  */
 export declare class Background {
   /** Background rows. */
@@ -110,8 +111,8 @@ export declare class Model {
    */
   static fromShared(id: number): Model
   /**
-   * A background for interventional SHAP of single rows: the columns are copied once
-   * into native memory and kept with the model.
+   * A background for interventional SHAP of single rows, prepared once (its per-leaf
+   * tables; for models beyond their 64 path features, a copy of its columns).
    */
   prepareBackground(columns: Array<JsColumn>): Background
 }

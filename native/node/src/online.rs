@@ -121,8 +121,8 @@ impl Model {
         })
     }
 
-    /// A background for interventional SHAP of single rows: the columns are copied once
-    /// into native memory and kept with the model.
+    /// A background for interventional SHAP of single rows, prepared once (its per-leaf
+    /// tables; for models beyond their 64 path features, a copy of its columns).
     #[napi]
     pub fn prepare_background(&self, columns: Vec<JsColumn>) -> napi::Result<Background> {
         let x = as_matrix(&columns).map_err(crate::error::to_napi)?;
@@ -135,22 +135,45 @@ impl Model {
             }
             Ok(())
         })?;
-        let cols = (0..x.cols())
-            .map(|j| (0..x.rows()).map(|r| x.get(r, j)).collect())
-            .collect();
+        // prepared once: the per-leaf tables of `shap::background` (what `shap::interventional`
+        // builds on every call), or the columns for models beyond its 64 path features
+        let prepared = if shap::background::supported(&self.inner) {
+            let ctl = RunControl::default();
+            let bg = guarded("preparing the background", || {
+                shap::background::Background::prepare(&self.inner, &x, &Default::default(), &ctl)
+            })?;
+            BackgroundData::Tables(bg)
+        } else {
+            BackgroundData::Columns(
+                (0..x.cols())
+                    .map(|j| (0..x.rows()).map(|r| x.get(r, j)).collect())
+                    .collect(),
+            )
+        };
         Ok(Background {
             prepared: self.prepared.clone(),
-            columns: cols,
+            rows: x.rows(),
+            background: prepared,
         })
     }
 }
 
-/// A background set kept in native memory with its model, for interventional SHAP of a
-/// few rows at a time (`Model.prepareBackground`).
+/// A background as [`Background`] keeps it.
+enum BackgroundData {
+    /// The per-leaf tables, prepared once.
+    Tables(shap::background::Background),
+    /// The columns (copied once), for models the tables do not support.
+    Columns(Vec<Vec<f64>>),
+}
+
+/// A background prepared once with its model (the per-leaf tables of
+/// `shap::background`), for interventional SHAP of a few rows at a time
+/// (`Model.prepareBackground`): a call costs the same whatever the background size.
 #[napi]
 pub struct Background {
     prepared: Arc<Prepared>,
-    columns: Vec<Vec<f64>>,
+    rows: usize,
+    background: BackgroundData,
 }
 
 #[napi]
@@ -158,7 +181,7 @@ impl Background {
     /// Background rows.
     #[napi(getter)]
     pub fn rows(&self) -> u32 {
-        self.columns.first().map_or(0, |c| c.len()) as u32
+        self.rows as u32
     }
 
     /// Interventional SHAP values of a few rows against this background, on the calling
@@ -173,12 +196,16 @@ impl Background {
         let cols = Matrix::transpose_rows(&rows, n, m);
         let v = guarded("the interventional SHAP computation", || {
             let x = Matrix::from_columns_f64(&cols)?;
-            let bg = Matrix::from_columns_f64(&self.columns)?;
             let ctl = RunControl {
                 threads: 1,
                 ..Default::default()
             };
-            let s = shap::interventional(model, &x, &bg, &ctl)?;
+            let s = match &self.background {
+                BackgroundData::Tables(bg) => bg.values(model, &x, &ctl)?,
+                BackgroundData::Columns(c) => {
+                    shap::interventional(model, &x, &Matrix::from_columns_f64(c)?, &ctl)?
+                }
+            };
             let mut out = vec![0.0; n * k * (m + 1)];
             for r in 0..n {
                 for kk in 0..k {

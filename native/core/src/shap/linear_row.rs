@@ -48,6 +48,8 @@ const MAX_DEPTH: usize = 1024;
 const LEFT_LEAF: u8 = 1;
 /// [`RowNode::flags`]: the right child is a leaf.
 const RIGHT_LEAF: u8 = 2;
+/// [`RowNode::flags`] of a bottom node (both children leaves).
+const BOTH_LEAVES: u8 = LEFT_LEAF | RIGHT_LEAF;
 
 /// One internal node, in depth-first pre-order: all a row's sweep reads about it.
 #[derive(Clone, Debug)]
@@ -442,21 +444,43 @@ fn sweep<const N: usize>(
                             d_o[q] = nw[q] - cp[q];
                         }
                     }
-                    let below = &mut lv[d + 1];
-                    below.z = zf;
-                    put(&mut below.f1, &f1);
-                    put(&mut below.ce, &ce);
+                    if nd.flags != BOTH_LEAVES {
+                        let below = &mut lv[d + 1];
+                        below.z = zf;
+                        put(&mut below.f1, &f1);
+                        put(&mut below.ce, &ce);
+                    }
                     rl = pick(mask, &r_f, &r_o);
                     dl = pick(mask, &d_f, &d_o);
                     rr = pick(mask, &r_o, &r_f);
                     dr = pick(mask, &d_o, &d_f);
                 }
                 let l = &mut lv[d];
-                l.node = next as u32;
                 next += 1;
+                let a: [f64; N] = first(&l.a);
+                if nd.flags == BOTH_LEAVES {
+                    // a bottom node: both leaf edges at once, in the sweep's order
+                    let mut g = [0.0; N];
+                    if off {
+                        let (zl, zr) = (nd.zl * nd.vl, nd.zr * nd.vr);
+                        for q in 0..N {
+                            g[q] = a[q] * zl + a[q] * zr;
+                        }
+                    } else {
+                        let (rlv, dlv) = leaf_coef(&rl, &dl, nd.vl);
+                        let (rrv, drv) = leaf_coef(&rr, &dr, nd.vr);
+                        phi[f] += dot(&a, &dlv);
+                        phi[f] += dot(&a, &drv);
+                        for q in 0..N {
+                            g[q] = a[q] * rlv[q] + a[q] * rrv[q];
+                        }
+                    }
+                    step = Step::Up(d, g);
+                    continue;
+                }
+                l.node = (next - 1) as u32;
                 l.dec = dec;
                 l.off = off;
-                let a: [f64; N] = first(&l.a);
                 // the right edge's coefficients, for when the left subtree is done
                 if nd.flags & RIGHT_LEAF == 0 {
                     put(&mut l.rr, &rr);
