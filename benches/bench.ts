@@ -23,13 +23,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { PythonPeer } from './python_peer.ts';
+import { benchPython as python, PythonPeer } from './python_peer.ts';
 import { TreeModel, type ShapResult } from '../ts/native/tree_model.ts';
 import { explainKernel } from '../ts/kernel/explain_kernel.ts';
 import { prepareBackgroundTables } from '../ts/background/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const python = join(root, '.venv', 'bin', 'python');
 
 interface Args { quick: boolean; threads: number; rounds: number; only?: string; out: string; maxRows?: number }
 
@@ -78,7 +77,7 @@ const comparisons: Comparison[] = [
   // rows/s against depth: leaf-wise LightGBM trees (the table shows the depth reached)
   ...[10, 20, 40].flatMap((d): Comparison[] => [
     { name: `path-dependent lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'path', peers: ['lgb_contrib'] },
-    { name: `interventional lightgbm max_depth ${d} bg10k`, caseName: `lgb_deep${d}`, ours: 'interventional', peers: [] },
+    { name: `interventional lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'interventional', peers: [] },
   ]),
 ];
 
@@ -148,7 +147,7 @@ async function main() {
     const X = readCols(join(dir, 'X.f64'), meta.rows, meta.features).map((col) => col.subarray(0, rows));
     const bg = meta.bg_rows ? readCols(join(dir, 'bg.f64'), meta.bg_rows, meta.features) : undefined;
     const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
-    const label = meta.depth ? `${c.name} (depth ${meta.depth})` : c.name;
+    const label = meta.depth ? `${c.name} (depth ${meta.depth}${c.ours === 'interventional' ? `, bg ${meta.bg_rows}` : ''})` : c.name;
     const opts = { threads: args.threads, device: 'cpu' as const }; // CPU against CPU peers; the GPU has benches/gpu
     const runOurs = async (): Promise<ShapResult> =>
       c.ours === 'bg-interactions' ? (await prepareBackgroundTables(model, bg!, { ...opts, interactions: true })).interactions(X, opts)
