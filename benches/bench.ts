@@ -23,13 +23,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { PythonPeer } from './python_peer.ts';
+import { benchPython as python, PythonPeer } from './python_peer.ts';
 import { TreeModel, type ShapResult } from '../ts/native/tree_model.ts';
 import { explainKernel } from '../ts/kernel/explain_kernel.ts';
 import { prepareBackgroundTables } from '../ts/background/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const python = join(root, '.venv', 'bin', 'python');
 
 interface Args { quick: boolean; threads: number; rounds: number; only?: string; out: string; maxRows?: number }
 
@@ -75,6 +74,11 @@ const comparisons: Comparison[] = [
   { name: 'banzhaf d6×100 bg10k', caseName: 'xgb_bg10k', ours: 'banzhaf', peers: ['woodelf_banzhaf'] },
   { name: 'kernel d4×100 bg50 (error vs exact)', caseName: 'xgb_kernel', ours: 'kernel', peers: ['shap_kernel'], cap: 20 },
   { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib'] },
+  // rows/s against depth: leaf-wise LightGBM trees (the table shows the depth reached)
+  ...[10, 20, 40].flatMap((d): Comparison[] => [
+    { name: `path-dependent lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'path', peers: ['lgb_contrib'] },
+    { name: `interventional lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'interventional', peers: [] },
+  ]),
 ];
 
 
@@ -115,6 +119,9 @@ function rowMajor(r: ShapResult): Float64Array {
   return out;
 }
 
+/** Rows/s for the table: whole numbers, two significant digits below 10 (shap at large backgrounds). */
+const fmtRate = (r: number) => (r >= 10 ? r.toFixed(0) : r.toPrecision(2));
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
@@ -122,7 +129,10 @@ async function main() {
   const caseDir = join(args.out, args.quick ? 'cases-quick' : 'cases');
   mkdirSync(caseDir, { recursive: true });
   console.error(`preparing cases in ${caseDir} (models trained once, then cached)`);
-  execFileSync(python, [join(root, 'benches', 'make_cases.py'), caseDir, ...(args.quick ? ['--quick'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const selected = comparisons.filter((c) => !args.only || c.name === args.only || c.caseName === args.only);
+  if (!selected.length) throw new Error(`--only ${args.only}: no comparison or case of that name`);
+  const caseNames = args.only ? [...new Set(selected.map((c) => c.caseName))] : [];
+  execFileSync(python, [join(root, 'benches', 'make_cases.py'), caseDir, ...(args.quick ? ['--quick'] : []), ...caseNames], { stdio: ['ignore', 'ignore', 'inherit'] });
   const peer = new PythonPeer('peer.py');
   const versions = await peer.call({ method: 'versions' });
   console.log(`arrowshap bench — threads ${args.threads}, rounds ${args.rounds}${args.quick ? ', quick' : ''}; ` +
@@ -130,13 +140,14 @@ async function main() {
   const results: any[] = [];
   const header = ['comparison', 'rows', 'system', 'rows/s', 'ratio', 'max abs err', 'max rel err'];
   const table: string[][] = [];
-  for (const c of comparisons.filter((c) => !args.only || c.name === args.only || c.caseName === args.only)) {
+  for (const c of selected) {
     const dir = join(caseDir, c.caseName);
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
     const rows = Math.min(meta.rows, c.cap ?? Infinity, args.maxRows ?? Infinity);
     const X = readCols(join(dir, 'X.f64'), meta.rows, meta.features).map((col) => col.subarray(0, rows));
     const bg = meta.bg_rows ? readCols(join(dir, 'bg.f64'), meta.bg_rows, meta.features) : undefined;
     const model = TreeModel.fromFile(join(dir, meta.library === 'xgboost' ? 'model.json' : 'model.txt'));
+    const label = meta.depth ? `${c.name} (depth ${meta.depth}${c.ours === 'interventional' ? `, bg ${meta.bg_rows}` : ''})` : c.name;
     const opts = { threads: args.threads, device: 'cpu' as const }; // CPU against CPU peers; the GPU has benches/gpu
     const runOurs = async (): Promise<ShapResult> =>
       c.ours === 'bg-interactions' ? (await prepareBackgroundTables(model, bg!, { ...opts, interactions: true })).interactions(X, opts)
@@ -150,7 +161,7 @@ async function main() {
     if (c.alone) {
       // arrowshap alone in a child process: one warm-up call, one timed call, peak RSS
       const res = JSON.parse(execFileSync('npx', ['tsx', join(root, 'benches', 'alone.ts'), dir, String(rows), String(args.threads)], { encoding: 'utf8' }));
-      table.push([c.name, String(rows), 'arrowshap', (rows / res.seconds).toFixed(0), `peak RSS ${(res.maxRssKb / 1024).toFixed(0)} MiB`, '', '']);
+      table.push([c.name, String(rows), 'arrowshap', fmtRate(rows / res.seconds), `peak RSS ${(res.maxRssKb / 1024).toFixed(0)} MiB`, '', '']);
       results.push({ name: c.name, case: c.caseName, rows, bg_rows: meta.bg_rows, arrowshap: { rows_per_s: rows / res.seconds, seconds: [res.seconds], peak_rss_kb: res.maxRssKb }, peers: {} });
       console.error(`  done: ${c.name}`);
       continue;
@@ -176,14 +187,14 @@ async function main() {
     }
     const ourRate = rows / median(times.arrowshap);
     const ourErr = exact ? compare('path', ourResult!, rowMajor(exact)) : undefined;
-    table.push([c.name, String(rows), 'arrowshap', ourRate.toFixed(0), '', ourErr?.abs.toExponential(2) ?? '', ourErr?.rel.toExponential(2) ?? '']);
-    const entry: any = { name: c.name, case: c.caseName, rows, bg_rows: meta.bg_rows, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
+    table.push([label, String(rows), 'arrowshap', fmtRate(ourRate), '', ourErr?.abs.toExponential(2) ?? '', ourErr?.rel.toExponential(2) ?? '']);
+    const entry: any = { name: c.name, case: c.caseName, rows, bg_rows: meta.bg_rows, depth: meta.depth, arrowshap: { rows_per_s: ourRate, seconds: times.arrowshap }, peers: {} };
     for (const p of peers) {
       const rate = peerRows(p) / median(times[p]);
       const buf = readFileSync(peerOut[p]);
       const peerValues = new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
       const err = exact ? compare('path', exact, peerValues) : compare(c.ours, ourResult!, peerValues, peerRows(p));
-      table.push(['', peerRows(p) === rows ? '' : String(peerRows(p)), p, rate.toFixed(0), `${(ourRate / rate).toFixed(2)}×`, err.abs.toExponential(2), err.rel.toExponential(2)]);
+      table.push(['', peerRows(p) === rows ? '' : String(peerRows(p)), p, fmtRate(rate), `${(ourRate / rate).toFixed(2)}×`, err.abs.toExponential(2), err.rel.toExponential(2)]);
       if (ourErr) entry.arrowshap.max_abs_err_vs_exact = ourErr.abs;
       entry.peers[p] = { rows_per_s: rate, seconds: times[p], speedup: ourRate / rate, max_abs_err: err.abs, max_rel_err: err.rel };
     }

@@ -8,7 +8,7 @@ Each case folder holds:
   bg.f64                   background samples (interventional cases), column-major
   meta.json                rows, features, bg_rows, library, params
 
-Usage: python benches/make_cases.py OUT_DIR [--quick]
+Usage: python benches/make_cases.py OUT_DIR [--quick] [CASE ...] (only these cases; default all)
 Cases are cached: a case whose meta.json matches the requested parameters is kept.
 """
 
@@ -41,6 +41,10 @@ def cases(quick: bool):
         dict(name="xgb_kernel", library="xgboost", trees=20 if q else 100, depth=4, features=10,
              rows=10 if q else 100, bg_rows=50, nsamples=300 if q else 1000),
         dict(name="lgb_500", library="lightgbm", trees=40 if q else 500, leaves=63, features=32, rows=1000 if q else 20000),
+        # deep leaf-wise trees (LightGBM, up to max_depth levels): path-dependent and background
+        # SHAP against depth; meta.json records the depth the trees reached
+        *(dict(name=f"lgb_deep{d}", library="lightgbm", trees=10 if q else 100, leaves=63 if q else 255, max_depth=d,
+               features=32, rows=200 if q else 2000, bg_rows=200 if q else 10_000) for d in (10, 20, 40)),
     ]
 
 
@@ -51,6 +55,13 @@ def make_data(n: int, m: int, seed: int):
     y = X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + 0.5 * X[:, 3] ** 2 + X[:, 4:8].sum(axis=1) + rng.normal(scale=0.1, size=n)
     X[rng.random(size=X.shape) < 0.05] = np.nan
     return X, y
+
+
+def tree_depth(node: dict) -> int:
+    """Levels of splits below a LightGBM dump node (0 for a leaf)."""
+    if "left_child" not in node:
+        return 0
+    return 1 + max(tree_depth(node["left_child"]), tree_depth(node["right_child"]))
 
 
 def write_cols(path: Path, X: np.ndarray):
@@ -80,11 +91,14 @@ def build(case: dict, out: Path):
 
         model = lgb.train(
             {"num_leaves": case["leaves"], "learning_rate": 0.1, "num_threads": 2, "verbose": -1, "seed": 0,
-             "min_data_in_leaf": 5},
+             "min_data_in_leaf": 5, "max_depth": case.get("max_depth", -1)},
             lgb.Dataset(Xtr, label=ytr), num_boost_round=case["trees"])
         model.save_model(str(d / "model.txt"))
+        depth = max(tree_depth(t["tree_structure"]) for t in model.dump_model()["tree_info"])
     write_cols(d / "X.f64", X)
     meta = {"rows": case["rows"], "features": m, "library": case["library"], "params": case}
+    if case["library"] == "lightgbm":
+        meta["depth"] = depth
     if "bg_rows" in case:
         bg, _ = make_data(case["bg_rows"], m, seed=3)
         write_cols(d / "bg.f64", bg)
@@ -95,7 +109,10 @@ def build(case: dict, out: Path):
 def main():
     out = Path(sys.argv[1])
     quick = "--quick" in sys.argv
+    only = [a for a in sys.argv[2:] if not a.startswith("--")]
     for case in cases(quick):
+        if only and case["name"] not in only:
+            continue
         print(f"  preparing {case['name']} …", file=sys.stderr, flush=True)
         build(case, out)
     print(json.dumps([c["name"] for c in cases(quick)]))

@@ -153,9 +153,9 @@ impl Background {
                     .zip(plans.par_iter())
                     .zip(model.trees.par_iter())
                     .for_each(|((cs, plan), tree)| {
-                        let mut stack = Vec::new();
+                        let mut masks = Vec::new();
                         for r in 0..cn {
-                            plan.walk(tree, &buf[r * m..(r + 1) * m], &mut stack, |l, f| {
+                            plan.walk(tree, &buf[r * m..(r + 1) * m], &mut masks, |l, f| {
                                 cs[l].add(f)
                             });
                         }
@@ -403,7 +403,7 @@ impl Background {
                     m,
                 };
                 let ls = &mut s.leaf;
-                plan.walk(tree, &s.rows[r * m..(r + 1) * m], &mut s.stack, |l, u| {
+                plan.walk(tree, &s.rows[r * m..(r + 1) * m], &mut s.masks, |l, u| {
                     add_leaf(&tables[l], &plan.leaves[l].feats, u, w, ls, &mut sink)
                 });
             }
@@ -416,7 +416,7 @@ struct Scratch {
     rows: Vec<f64>,
     phi: Vec<f64>,
     mat: Vec<f64>,
-    stack: Vec<(u32, u64)>,
+    masks: Vec<u64>,
     leaf: LeafScratch,
 }
 
@@ -426,7 +426,7 @@ impl Scratch {
             rows: Vec::new(),
             phi: Vec::new(),
             mat: Vec::new(),
-            stack: Vec::new(),
+            masks: Vec::new(),
             leaf: LeafScratch::new(d),
         }
     }

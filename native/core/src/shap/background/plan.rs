@@ -3,9 +3,15 @@
 //!
 //! Each leaf's distinct path features get *positions* `0..d` in the order they first occur
 //! from the root. A prefix of the path is shared by every leaf below it, so a node's
-//! feature has the same position for all of them, and one depth-first walk per row and
-//! tree yields every leaf's *fail mask* (bit `p` set when the row fails some split on the
+//! feature has the same position for all of them, and one pass over the tree per row
+//! yields every leaf's *fail mask* (bit `p` set when the row fails some split on the
 //! feature at position `p`): `O(nodes)` per row and tree.
+//!
+//! Every row visits every node (a background row reaches every leaf of the hybrid game,
+//! only with another mask), so the visiting order does not depend on the row: the pass is
+//! a loop over the internal nodes in a fixed parent-before-child order, each writing its
+//! two children's masks without a branch on the row's decision (a depth-first walk with a
+//! stack mispredicts about half of those decisions).
 
 use crate::{Tree, LEAF};
 
@@ -25,6 +31,10 @@ pub(crate) struct TreePlan {
     /// Per node: the path position of its feature (internal nodes), or its leaf index
     /// (leaves, told apart by [`Tree`]'s `left == LEAF`).
     slot: Vec<u32>,
+    /// Internal nodes, each after its parent (depth-first pre-order).
+    internal: Vec<u32>,
+    /// Node index of each leaf, in leaf order.
+    leaf_node: Vec<u32>,
     /// The leaves, in depth-first order.
     pub(crate) leaves: Vec<LeafPlan>,
 }
@@ -35,6 +45,8 @@ impl TreePlan {
     pub(crate) fn new(tree: &Tree) -> Option<TreePlan> {
         let mut plan = TreePlan {
             slot: vec![0; tree.nodes.len()],
+            internal: Vec::new(),
+            leaf_node: Vec::new(),
             leaves: Vec::new(),
         };
         if tree.nodes.is_empty() {
@@ -48,6 +60,7 @@ impl TreePlan {
             let n = &tree.nodes[i];
             if n.left == LEAF {
                 plan.slot[i] = plan.leaves.len() as u32;
+                plan.leaf_node.push(i as u32);
                 plan.leaves.push(LeafPlan {
                     value: n.value,
                     feats: path.clone(),
@@ -65,6 +78,7 @@ impl TreePlan {
                 return None;
             }
             plan.slot[i] = p as u32;
+            plan.internal.push(i as u32);
             let len = path.len();
             stack.push((n.right as usize, len));
             stack.push((n.left as usize, len));
@@ -72,36 +86,32 @@ impl TreePlan {
         Some(plan)
     }
 
-    /// Calls `f(leaf, fail_mask)` for every leaf of `tree`, for the row `row` (one value
-    /// per model feature). `stack` is scratch.
+    /// Calls `f(leaf, fail_mask)` for every leaf of `tree`, in leaf order, for the row
+    /// `row` (one value per model feature). `masks` is scratch (one entry per node).
     #[inline]
     pub(crate) fn walk(
         &self,
         tree: &Tree,
         row: &[f64],
-        stack: &mut Vec<(u32, u64)>,
+        masks: &mut Vec<u64>,
         mut f: impl FnMut(usize, u64),
     ) {
         if tree.nodes.is_empty() {
             return;
         }
-        stack.clear();
-        stack.push((0, 0));
-        while let Some((i, fail)) = stack.pop() {
+        masks.resize(tree.nodes.len(), 0);
+        masks[0] = 0;
+        for &i in &self.internal {
             let n = &tree.nodes[i as usize];
-            let s = self.slot[i as usize];
-            if n.left == LEAF {
-                f(s as usize, fail);
-                continue;
-            }
-            let bit = 1u64 << s;
-            if tree.goes_left(n, row[n.feature as usize]) {
-                stack.push((n.right, fail | bit));
-                stack.push((n.left, fail));
-            } else {
-                stack.push((n.right, fail));
-                stack.push((n.left, fail | bit));
-            }
+            let m = masks[i as usize];
+            let bit = 1u64 << self.slot[i as usize];
+            // the side the row does not take fails the split: no branch on the decision
+            let left = tree.goes_left(n, row[n.feature as usize]) as u64;
+            masks[n.left as usize] = m | (bit & (left.wrapping_sub(1)));
+            masks[n.right as usize] = m | (bit & left.wrapping_neg());
+        }
+        for (l, &i) in self.leaf_node.iter().enumerate() {
+            f(l, masks[i as usize]);
         }
     }
 }
