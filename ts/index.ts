@@ -56,9 +56,11 @@ export { abortError } from './core/abort.ts';
 export { DEFAULT_BATCH_ROWS } from './core/batches.ts';
 export {
   ALGORITHMS,
+  checkModelOutput,
   DEVICES,
   explainModel,
   explainSamples,
+  MODEL_OUTPUTS,
   resolveAlgorithm,
   resolveDevice,
   SamplesExplainer,
@@ -70,6 +72,7 @@ export type {
   ExplainBatchOptions,
   ExplainedBatch,
   ExplainSamplesOptions,
+  ModelOutput,
   SamplesExplainerOptions,
   SamplesExplanations,
   SamplesSummary,

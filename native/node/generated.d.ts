@@ -81,6 +81,16 @@ export declare class Model {
   /** Interventional TreeSHAP against background columns. */
   shapInterventional(columns: Array<JsColumn>, background: Array<JsColumn>, threads: number, run: NativeRun): Promise<ShapResult>
   /**
+   * Interventional TreeSHAP of the probability output (`model_output: probability`, shap's
+   * per-reference rescaling), same layout; the base value is the mean background probability.
+   */
+  shapInterventionalProbability(columns: Array<JsColumn>, background: Array<JsColumn>, threads: number, run: NativeRun): Promise<ShapResult>
+  /**
+   * Which space `model_output: probability` explains for this model (one line), or an error
+   * naming the objective when it has none.
+   */
+  probabilitySpace(): string
+  /**
    * Builds the explanation plans now (path-dependent; interactions too when asked), so
    * that no later call pays for them. Calls build what they need on first use anyway.
    */

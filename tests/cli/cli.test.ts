@@ -101,8 +101,19 @@ test('run --schema prints the JSON schema of the config', async (t) => {
   const r = await cli(['run', '--schema']);
   t.is(r.code, 0, r.stderr);
   const schema = JSON.parse(r.stdout);
-  t.is(schema.properties.job.additionalProperties, false);
-  t.truthy(schema.properties.job.properties.explainer.properties.batch_rows);
+  t.is(schema.additionalProperties, false);
+  // `job` is either kind, told apart by KIND; each is strict
+  const kinds = (schema.properties.job.oneOf ?? schema.properties.job.anyOf) as { properties: Record<string, { const?: string; properties?: Record<string, unknown> }>; additionalProperties: boolean; required: string[] }[];
+  t.deepEqual(kinds.map((k) => k.properties.KIND.const), ['ExplanationsJob', 'CompareJob']);
+  for (const k of kinds) t.is(k.additionalProperties, false);
+  const [explanations, compare] = kinds;
+  t.truthy(explanations.properties.explainer.properties!.batch_rows);
+  t.truthy(explanations.properties.explainer.properties!.model_output);
+  t.truthy(explanations.properties.samples_explanations);
+  t.truthy(compare.properties.drift_explanations);
+  t.truthy(compare.properties.thresholds);
+  t.true(compare.required.includes('drift_explanations'));
+  t.false('samples_explanations' in compare.properties);
 });
 
 test('explain: model from a file, formats by extension, limit, interactions', async (t) => {
@@ -229,7 +240,7 @@ test('bad config: one line per issue naming the key; unknown options and command
   t.is(two.code, 1);
   t.deepEqual(lines(two.stderr).map((l) => l.replace(/^arrowshap: invalid config [^:]+: /, '')), [
     'job.inputs_samples.limit: expected integer, received string',
-    'job.explainer.speed: unknown key (allowed keys: algorithm, background, nsamples, interactions, values, device, threads, batch_rows, id_column, include_inputs)',
+    'job.explainer.speed: unknown key (allowed keys: algorithm, background, nsamples, interactions, values, model_output, device, threads, batch_rows, id_column, include_inputs, raw_columns)',
   ]);
   failsWith(t, await cli(['run', join(dir, 'nope.yaml')]), /config file not found: .*nope\.yaml/);
   failsWith(t, await cli(['explain', '--model', 'x.json']), /Missing required arguments: inputs, samples-out/);

@@ -32,6 +32,7 @@ test('defaults: Champion, CustomLoader, LocalRegistry `registry`, explainer auto
     algorithm: 'auto',
     interactions: false,
     values: 'shapley',
+    model_output: 'raw',
     device: 'auto',
     threads: 0,
     batch_rows: 65536,
@@ -169,11 +170,14 @@ test('loadConfig: JSON by extension; missing and unparsable files are named', as
   await t.throwsAsync(loadConfig(list), { message: /expected a mapping with a `job` key/ });
 });
 
-test('configJsonSchema: the strict schema of the whole file', (t) => {
-  const schema = configJsonSchema() as {
-    properties: { job: { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean } };
-  };
-  const job = schema.properties.job;
+test('configJsonSchema: the strict schema of the whole file, either job kind', (t) => {
+  type Job = { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean };
+  const schema = configJsonSchema() as { additionalProperties: boolean; properties: { job: { oneOf: Job[] } } };
+  t.false(schema.additionalProperties);
+  const [job, compare] = schema.properties.job.oneOf;
+  t.false(compare.additionalProperties);
+  t.deepEqual(compare.required.sort(), ['KIND', 'drift_explanations', 'inputs_samples']);
+  t.regex(JSON.stringify(compare.properties.KIND), /"const":"CompareJob"/);
   t.false(job.additionalProperties);
   t.deepEqual(job.required.sort(), ['KIND', 'inputs_samples', 'samples_explanations']);
   t.truthy(job.properties.explainer);

@@ -4,7 +4,8 @@
  * - `arrowshap run CONFIG [--set k=v …] [--schema]`
  * - `arrowshap explain --model FILE --inputs FILE --samples-out FILE [--model-out FILE]
  *   [--interactions-out FILE] [--algorithm A] [--background FILE] [--nsamples N]
- *   [--limit N] [--id-column NAME] [--threads N] [--include-inputs] [--raw-columns] [--report FILE]`
+ *   [--limit N] [--id-column NAME] [--threads N] [--include-inputs] [--raw-columns] [--report FILE]
+ *   [--model-output raw|probability]`
  * - `arrowshap registry register|alias|list --registry DIR --name NAME …`
  *
  * Errors: one line `arrowshap: MESSAGE` on stderr per problem (a config with
@@ -22,7 +23,7 @@ import type { ExplanationsJobConfigInput } from '../config/job.ts';
 import type { CompareJobConfigInput } from '../config/compare.ts';
 import { configJsonSchema, loadAnyConfig } from '../config/load.ts';
 import { CompareJob } from '../jobs/compare.ts';
-import { ALGORITHMS } from '../core/explainers.ts';
+import { ALGORITHMS, MODEL_OUTPUTS } from '../core/explainers.ts';
 import { readerConfigForPath } from '../io/datasets/reader.ts';
 import { writerConfigForPath } from '../io/datasets/writer.ts';
 import { LocalRegistry } from '../io/registries/registry.ts';
@@ -95,6 +96,8 @@ export interface ExplainArgs {
   rawColumns?: boolean;
   /** Write the HTML report here. */
   report?: string;
+  /** `raw` or `probability` (tree-interventional): `explainer.model_output`. */
+  modelOutput?: (typeof MODEL_OUTPUTS)[number];
   verbose?: boolean;
 }
 
@@ -122,6 +125,7 @@ export function explainJobConfig(args: ExplainArgs): ExplanationsJobConfigInput 
       ...(args.idColumn ? { id_column: args.idColumn } : {}),
       ...(args.includeInputs ? { include_inputs: true } : {}),
       ...(args.rawColumns ? { raw_columns: true } : {}),
+      ...(args.modelOutput ? { model_output: args.modelOutput } : {}),
     },
     ...(args.report ? { report: { KIND: 'HtmlReport', path: abs(args.report) } } : {}),
     logger: { level: args.verbose ? 'debug' : 'warn' },
@@ -268,7 +272,8 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('batch-rows', { type: 'number', describe: 'rows per native call (default 65536)' })
           .option('include-inputs', { type: 'boolean', describe: 'add the feature values to the samples table (input.<feature> columns)' })
           .option('raw-columns', { type: 'boolean', describe: 'scikit-learn pipelines: add one raw.<column> column per raw input column (sum of its encoded features\' SHAP)' })
-          .option('report', { type: 'string', describe: 'write a self-contained HTML report (charts, model card) here' }),
+          .option('report', { type: 'string', describe: 'write a self-contained HTML report (charts, model card) here' })
+          .option('model-output', { choices: MODEL_OUTPUTS, describe: 'raw (margin, default) or probability (tree-interventional, as shap model_output="probability")' }),
       async (args) => {
         checkIntegerFlags(args, ['limit', 'threads', 'nsamples', 'batch-rows']);
         const job = new ExplanationsJob(explainJobConfig(args), {

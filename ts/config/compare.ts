@@ -23,7 +23,7 @@ import { RegistryConfig } from '../io/registries/registry.ts';
 import { AlertsConfig } from '../io/services/alerts.ts';
 import { LoggerConfig } from '../io/services/logger.ts';
 import { DEFAULT_DRIFT_SAMPLE_ROWS, DEFAULT_DRIFT_THRESHOLDS } from '../report/drift.ts';
-import { DEFAULT_REGISTRY, ExplainerConfig } from './job.ts';
+import { checkModelOutputKey, DEFAULT_REGISTRY, ExplainerConfig } from './job.ts';
 
 const AliasOrVersion = z.union([z.string().min(1), z.number().int().nonnegative()]);
 
@@ -111,6 +111,7 @@ export const CompareJobConfig = z
     if (job.explainer.interactions) ctx.addIssue({ code: 'custom', path: ['explainer', 'interactions'], message: 'not available in a CompareJob' });
     if (job.explainer.include_inputs) ctx.addIssue({ code: 'custom', path: ['explainer', 'include_inputs'], message: 'not available in a CompareJob' });
     if (job.explainer.raw_columns) ctx.addIssue({ code: 'custom', path: ['explainer', 'raw_columns'], message: 'not available in a CompareJob' });
+    checkModelOutputKey(job.explainer, ctx);
   });
 /** `job` (CompareJob) as written. */
 export type CompareJobConfigInput = z.input<typeof CompareJobConfig>;

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_BATCH_ROWS } from '../core/batches.ts';
-import { ALGORITHMS, DEVICES, VALUES } from '../core/explainers.ts';
+import { ALGORITHMS, DEVICES, MODEL_OUTPUTS, VALUES } from '../core/explainers.ts';
 import { ReaderConfig } from '../io/datasets/reader.ts';
 import { WriterConfig } from '../io/datasets/writer.ts';
 import { LoaderConfig } from '../io/registries/loaders.ts';
@@ -31,6 +31,11 @@ export const ExplainerConfig = z
     interactions: z.boolean().default(false),
     /** `shapley` (default) or `banzhaf` (tree-interventional only; Banzhaf values do not add up to the prediction). */
     values: z.enum(VALUES).default('shapley'),
+    /**
+     * `raw` (default: the model margin) or `probability` (tree-interventional only: shap's
+     * `model_output="probability"`, values that add up to the predicted probability).
+     */
+    model_output: z.enum(MODEL_OUTPUTS).default('raw'),
     /** `auto` (= cpu), cpu, gpu (an error in builds without a GPU backend). */
     device: z.enum(DEVICES).default('auto'),
     /** Native worker threads; 0 = all cores. */
@@ -48,6 +53,24 @@ export const ExplainerConfig = z
     raw_columns: z.boolean().default(false),
   })
   .strict();
+/**
+ * Adds an issue at `explainer.model_output` when `probability` is combined with what it does not
+ * support: another algorithm than tree-interventional, Banzhaf values, interactions.
+ */
+export function checkModelOutputKey(explainer: z.output<typeof ExplainerConfig>, ctx: z.RefinementCtx): void {
+  const { model_output, algorithm, values, interactions } = explainer;
+  if (model_output !== 'probability') return;
+  const why =
+    algorithm !== 'tree-interventional'
+      ? `needs algorithm tree-interventional (shap's per-background-row rescaling), not ${algorithm}`
+      : values !== 'shapley'
+        ? 'needs values shapley (Banzhaf values do not add up)'
+        : interactions
+          ? 'is not available with interactions'
+          : undefined;
+  if (why) ctx.addIssue({ code: 'custom', path: ['explainer', 'model_output'], message: `"probability" ${why}` });
+}
+
 /** `job.explainer` as written. */
 export type ExplainerConfigInput = z.input<typeof ExplainerConfig>;
 /** `job.explainer` with defaults. */
@@ -89,6 +112,7 @@ export const ExplanationsJobConfig = z
         message: 'required when explainer.interactions is true',
       });
     }
+    checkModelOutputKey(job.explainer, ctx);
   });
 /** `job` as written. */
 export type ExplanationsJobConfigInput = z.input<typeof ExplanationsJobConfig>;

@@ -16,7 +16,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { validate } from './errors.ts';
-import { CompareConfig } from './compare.ts';
+import { CompareConfig, CompareJobConfig } from './compare.ts';
 import { Config, ExplanationsJobConfig } from './job.ts';
 import { findUnsafeKey, UNSAFE_KEYS } from './unsafe_keys.ts';
 
@@ -151,7 +151,11 @@ async function readRawConfig(file: string, sets: readonly string[]): Promise<Rec
   return withSets;
 }
 
-/** The JSON Schema of the config file (`arrowshap run --schema`). */
+/**
+ * The JSON Schema of a config file (`arrowshap run --schema`): `job` is one of the job kinds
+ * `arrowshap run` accepts, told apart by `job.KIND` — an `ExplanationsJob` or a `CompareJob`.
+ */
 export function configJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(Config, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const AnyConfig = z.object({ job: z.discriminatedUnion('KIND', [ExplanationsJobConfig, CompareJobConfig]) }).strict();
+  return z.toJSONSchema(AnyConfig, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }

@@ -47,6 +47,14 @@ export const DEVICES = ['auto', 'cpu', 'gpu'] as const;
  * an error when none is usable) or `auto` (the GPU for large batches when one is usable).
  */
 export type Device = (typeof DEVICES)[number];
+/** Output spaces a config may ask for. */
+export const MODEL_OUTPUTS = ['raw', 'probability'] as const;
+/**
+ * `raw` (the model's margin: log-odds for logistic models; the default) or `probability`
+ * (tree-interventional only: shap's `model_output="probability"`, each background row's
+ * values rescaled by the link's slope, so that they add up to the predicted probability).
+ */
+export type ModelOutput = (typeof MODEL_OUTPUTS)[number];
 
 /**
  * What the explainers need of a model: satisfied by the native `TreeModel`
@@ -61,6 +69,10 @@ export interface ExplainableModel {
   shapInteractions(columns: FeatureColumn[], opts?: DeviceRunOptions): Promise<ShapResult>;
   shapInterventional(columns: FeatureColumn[], background: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
   shapKernel(columns: FeatureColumn[], background: FeatureColumn[], opts?: KernelExplainOptions): Promise<KernelShapResult>;
+  /** Interventional values of the probability output (`model_output: probability`); tree models. */
+  shapInterventionalProbability?(columns: FeatureColumn[], background: FeatureColumn[], opts?: RunOptions): Promise<ShapResult>;
+  /** Which space `model_output: probability` explains (one line); throws naming the objective when none. */
+  probabilitySpace?(): string;
   /** Background tables (tree models): Banzhaf values and interactions against a background need them. */
   backgroundTables?(background: FeatureColumn[], opts?: BackgroundOptions): Promise<BackgroundTables>;
   /** True when path-dependent SHAP needs covers counted first (ONNX models). */
@@ -101,6 +113,8 @@ export interface ExplainSamplesOptions {
   interactions?: boolean;
   /** `shapley` (default) or `banzhaf` (tree-interventional only). */
   values?: ValuesKind;
+  /** `raw` (default) or `probability` (tree-interventional, Shapley values, no interactions). */
+  modelOutput?: ModelOutput;
   /** Device (default `auto`; see {@link Device}). */
   device?: Device;
   /** Native worker threads (0 = all cores). */
@@ -137,6 +151,10 @@ export interface SamplesSummary {
   baseValue: Float64Array;
   /** Warnings of the run (e.g. KernelSHAP over a large background). */
   warnings: string[];
+  /** The output space asked for (`explainer.model_output`). */
+  modelOutput: ModelOutput;
+  /** Which space the values are in, in words (e.g. "raw output (margin)"). */
+  outputSpace: string;
 }
 
 /** Result of {@link explainSamples}. */
@@ -150,7 +168,7 @@ export interface SamplesExplanations extends SamplesSummary {
 /** Resolves `auto` and checks the algorithm/options combination. */
 export function resolveAlgorithm(
   algorithm: Algorithm = 'auto',
-  opts: { background?: unknown; interactions?: boolean; values?: ValuesKind } = {},
+  opts: { background?: unknown; interactions?: boolean; values?: ValuesKind; modelOutput?: ModelOutput; model_output?: ModelOutput } = {},
 ): Exclude<Algorithm, 'auto'> {
   const resolved = algorithm === 'auto' ? 'tree-path-dependent' : algorithm;
   if ((resolved === 'tree-interventional' || resolved === 'kernel') && !opts.background) {
@@ -162,7 +180,30 @@ export function resolveAlgorithm(
   if (opts.values === 'banzhaf' && resolved !== 'tree-interventional') {
     throw new Error(`explainer.values "banzhaf" is only available with tree-interventional, not ${resolved}`);
   }
+  checkModelOutput(resolved, { ...opts, modelOutput: opts.modelOutput ?? opts.model_output });
   return resolved;
+}
+
+/**
+ * Checks `explainer.model_output` against the rest of the explainer: `probability` needs
+ * tree-interventional (shap's per-reference rescaling is defined against a background),
+ * Shapley values (Banzhaf values do not add up, so there is nothing to rescale) and no
+ * interactions. Throws naming the key.
+ */
+export function checkModelOutput(
+  algorithm: Exclude<Algorithm, 'auto'>,
+  opts: { interactions?: boolean; values?: ValuesKind; modelOutput?: ModelOutput },
+): void {
+  if (opts.modelOutput === undefined || opts.modelOutput === 'raw') return;
+  if (algorithm !== 'tree-interventional') {
+    throw new Error(`explainer.model_output "probability" is only available with explainer.algorithm tree-interventional, not ${algorithm}`);
+  }
+  if (opts.values === 'banzhaf') {
+    throw new Error('explainer.model_output "probability" needs Shapley values (explainer.values shapley), not banzhaf');
+  }
+  if (opts.interactions) {
+    throw new Error('explainer.model_output "probability" is not available with explainer.interactions (interaction values are in raw output)');
+  }
 }
 
 /**
@@ -256,6 +297,9 @@ export class SamplesExplainer {
   private usedGpu = false;
   /** The background tables (tree-interventional), prepared on the first batch. */
   private tables?: Promise<BackgroundTables>;
+  /** Which space the values are in, in words. */
+  readonly outputSpace: string;
+  private readonly probability: boolean;
 
   /** The model explained (for an ONNX model under tree-path-dependent: with covers counted over the background). */
   readonly model: ExplainableModel;
@@ -275,6 +319,15 @@ export class SamplesExplainer {
     this.sumAbs = new Float64Array(model.numFeatures);
     this.sumBase = new Float64Array(model.numOutputs);
     this.passes = options.interactions ? 2 : 1;
+    this.probability = options.modelOutput === 'probability';
+    if (this.probability) {
+      if (!model.shapInterventionalProbability || !model.probabilitySpace) {
+        throw new Error('explainer.model_output "probability" needs a tree model');
+      }
+      this.outputSpace = model.probabilitySpace(); // throws naming the objective (softmax, log links)
+    } else {
+      this.outputSpace = 'raw output (the model margin; log-odds for logistic models)';
+    }
   }
 
   /** Schema of the samples table (`ids`: the id column carried, if any). */
@@ -322,6 +375,8 @@ export class SamplesExplainer {
       });
       for (const w of kernel.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
       result = kernel;
+    } else if (this.probability) {
+      result = await model.shapInterventionalProbability!(columns, options.background!, runOpts(0));
     } else if (this.algorithm === 'tree-interventional') {
       const tables = await this.backgroundTables();
       result = tables ? await tables.explain(columns, runOpts(0)) : await model.shapInterventional(columns, options.background!, runOpts(0));
@@ -383,13 +438,16 @@ export class SamplesExplainer {
       meanAbsShap: this.sumAbs.map((s) => (n > 0 ? s / n : 0)),
       baseValue: this.sumBase.map((s) => (rows > 0 ? s / rows : 0)),
       warnings: [...this.warnings],
+      modelOutput: this.probability ? 'probability' : 'raw',
+      outputSpace: this.outputSpace,
     };
   }
 }
 
 /**
  * Explains every sample: SHAP values of each input row (one typed array per
- * feature, in model order), in the model's raw output space.
+ * feature, in model order), in the model's raw output space (or probability space with
+ * `modelOutput: 'probability'`).
  *
  * Rows are processed in batches of `batchRows`; each batch is one record batch
  * of the result tables. Mean |SHAP| per feature is accumulated on the way.

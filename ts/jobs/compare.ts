@@ -162,6 +162,7 @@ export class CompareJob extends Job<CompareJobOutput> {
             background: background && featureColumns(background, model.featureNames, { source: explainer.background!.path }),
             nsamples: explainer.nsamples,
             values: explainer.values,
+            modelOutput: explainer.model_output,
             device: explainer.device,
             threads: explainer.threads,
             signal,

@@ -294,6 +294,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       interactions: explainer.interactions,
       includeInputs: explainer.include_inputs,
       values: explainer.values,
+      modelOutput: explainer.model_output,
       rawColumns: explainer.raw_columns ? rawColumnsOf(model) : undefined,
       device: explainer.device,
       threads: explainer.threads,
@@ -303,6 +304,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         : undefined,
     });
     explaining.expectedRows = inputs.expectedRows;
+    logger.info(`SHAP values in ${explaining.outputSpace} (explainer.model_output ${explainer.model_output})`);
     this.outputs = new JobOutputs(this.outputSpecs(plan, model, explaining, inputs.firstIds));
     const streamed = ['samples_explanations', 'interactions_explanations'];
     logger.info(
@@ -377,7 +379,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
               card: {
                 modelUri: loaded.modelUri,
                 version: loaded.modelVersion.version,
-                algorithm: explained.samples.algorithm,
+                algorithm:
+                  explained.samples.modelOutput === 'probability' ? `${explained.samples.algorithm}, model_output probability` : explained.samples.algorithm,
                 objective: loaded.model.objective,
                 source: loaded.model.source,
                 trees: loaded.model.numTrees,

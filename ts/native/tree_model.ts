@@ -190,6 +190,29 @@ export class TreeModel {
   }
 
   /**
+   * Interventional TreeSHAP of the probability output (shap's `TreeExplainer(model, data=background,
+   * model_output="probability")`): per background row, the margin's values rescaled by
+   * `(σ(f(x)) − σ(f(z))) / (f(x) − f(z))`, then averaged; they add up to the predicted probability
+   * minus the base value, the mean background probability. Same layout as {@link shapInterventional}.
+   * Identity-link models (forest classifiers, regressors) get their raw values.
+   * @throws naming the objective for softmax (multiclass) and log links.
+   */
+  shapInterventionalProbability(columns: FeatureColumn[], background: FeatureColumn[], opts: RunOptions = {}): Promise<ShapResult> {
+    const rows = checkColumns(this.featureNames, columns, 'shapInterventionalProbability');
+    checkColumns(this.featureNames, background, 'shapInterventionalProbability background');
+    return runNative(rows, opts, (run, t) => this.handle.shapInterventionalProbability(columns, background, t, run));
+  }
+
+  /**
+   * Which space `model_output: probability` explains for this model, in words (logistic link,
+   * already a probability, or identity-link raw output).
+   * @throws naming the objective when the model has no probability space (softmax, log links).
+   */
+  probabilitySpace(): string {
+    return this.handle.probabilitySpace();
+  }
+
+  /**
    * Builds the model's explanation plans now (path-dependent; interactions too when
    * asked) so that no request pays for them; calls build what they need on first use anyway.
    */

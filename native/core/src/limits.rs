@@ -141,3 +141,20 @@ pub fn zeroed(what: &str, dims: &[usize]) -> Result<Vec<f64>> {
         Ok(Vec::from_raw_parts(ptr, n, n))
     }
 }
+
+/// Most background rows `model_output: probability` accepts (2^16 = 65,536).
+///
+/// Probability-space values walk every (row, background row) pair ([`crate::shap::probability`]),
+/// so the work per explained row grows with the background; shap advises 100 to 1,000 rows.
+pub const MAX_PROBABILITY_BACKGROUND: usize = 1 << 16;
+
+/// Checks a probability-space background size against [`MAX_PROBABILITY_BACKGROUND`].
+pub fn check_probability_background(rows: usize) -> Result<()> {
+    if rows > MAX_PROBABILITY_BACKGROUND {
+        return Err(Error::Input(format!(
+            "model_output probability: the background has {rows} rows; at most {MAX_PROBABILITY_BACKGROUND} are accepted \
+             (each explained row is walked against every background row): sample the background (explainer.background)"
+        )));
+    }
+    Ok(())
+}

@@ -176,6 +176,32 @@ impl Model {
             run,
         )
     }
+    /// Interventional TreeSHAP of the probability output (`model_output: probability`, shap's
+    /// per-reference rescaling), same layout; the base value is the mean background probability.
+    #[napi(ts_return_type = "Promise<ShapResult>")]
+    pub fn shap_interventional_probability(
+        &self,
+        columns: Vec<JsColumn>,
+        background: Vec<JsColumn>,
+        threads: u32,
+        run: &NativeRun,
+    ) -> AsyncTask<ShapTask> {
+        self.task(
+            ShapKind::InterventionalProbability(OwnedColumns::copy(&background)),
+            columns,
+            threads,
+            run,
+        )
+    }
+    /// Which space `model_output: probability` explains for this model (one line), or an error
+    /// naming the objective when it has none.
+    #[napi]
+    pub fn probability_space(&self) -> napi::Result<String> {
+        let m = &*self.inner;
+        guarded("model_output probability", || {
+            Ok(arrowshap_core::shap::probability::probability_link(m)?.describe(m))
+        })
+    }
 
     fn task(
         &self,

@@ -21,6 +21,8 @@ pub enum ShapKind {
     Interactions,
     /// Interventional TreeSHAP with these background columns.
     Interventional(OwnedColumns),
+    /// Interventional TreeSHAP in probability space with these background columns.
+    InterventionalProbability(OwnedColumns),
     /// Values (`false`) or interaction values (`true`) against a prepared background.
     Background(Arc<shap::background::Background>, bool),
 }
@@ -113,6 +115,16 @@ impl Task for ShapTask {
             }
             ShapKind::Background(bg, true) => {
                 let s = bg.interactions(model, &x, &ctl)?;
+                Ok(RawResult {
+                    rows: s.rows,
+                    outputs: s.outputs,
+                    features: s.features,
+                    values: s.values,
+                })
+            }
+            ShapKind::InterventionalProbability(bg) => {
+                let b = bg.matrix()?;
+                let s = shap::probability::interventional_probability(model, &x, &b, &ctl)?;
                 Ok(RawResult {
                     rows: s.rows,
                     outputs: s.outputs,

@@ -54,6 +54,7 @@ mod linear_row;
 #[cfg(any(test, feature = "testing"))]
 pub mod oracle;
 mod prepared;
+pub mod probability;
 pub(crate) mod quadrature;
 #[cfg(any(test, feature = "testing"))]
 pub mod synth;
