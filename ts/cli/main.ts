@@ -28,6 +28,8 @@ import { readerConfigForPath } from '../io/datasets/reader.ts';
 import { writerConfigForPath } from '../io/datasets/writer.ts';
 import { LocalRegistry } from '../io/registries/registry.ts';
 import { ExplanationsJob } from '../jobs/explanations.ts';
+import { ShardedExplanationsJob } from '../shard/job.ts';
+import { mergeShards } from '../shard/merge.ts';
 import { packageJson } from '../package.ts';
 import { scopeOf, usageProblems } from './usage.ts';
 
@@ -235,7 +237,11 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
             type: 'string',
             describe: 'override a config key: --set job.inputs_samples.limit=100 (repeatable)',
           })
-          .option('schema', { type: 'boolean', default: false, describe: 'print the config JSON schema and exit' }),
+          .option('schema', { type: 'boolean', default: false, describe: 'print the config JSON schema and exit' })
+          .option('shard', {
+            type: 'string',
+            describe: 'run shard I of N (0-based, e.g. 3/8), or auto: from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX',
+          }),
       async (args) => {
         if (args.schema) {
           out(JSON.stringify(configJsonSchema(), null, 2));
@@ -243,14 +249,33 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
         }
         if (!args.config) throw new UsageError('run: missing CONFIG (the config file), or --schema');
         const sets = args.set === undefined ? [] : ([] as string[]).concat(args.set as string | string[]);
+        if (args.shard !== undefined) sets.push(`job.explainer.shard=${JSON.stringify(String(args.shard))}`);
         const config = await loadAnyConfig(args.config, sets);
         if (args.verbose) config.job.logger.level = 'debug';
         if (config.job.KIND === 'CompareJob') {
           await new CompareJob(config.job, { signal: controller.signal }).execute();
           return;
         }
-        const job = new ExplanationsJob(config.job, { signal: controller.signal, onProgress: bar.onProgress });
+        const Kind = config.job.explainer.shard !== undefined ? ShardedExplanationsJob : ExplanationsJob;
+        const job = new Kind(config.job, { signal: controller.signal, onProgress: bar.onProgress });
         await job.execute();
+      },
+    )
+    .command(
+      'merge [config]',
+      'complete a sharded run: check every shard, write the model explanations, send the alert',
+      (y) =>
+        track(y)
+          .positional('config', { type: 'string', describe: 'the config file the shards ran' })
+          .option('set', { type: 'string', describe: 'override a config key, as for run (repeatable)' }),
+      async (args) => {
+        if (!args.config) throw new UsageError('merge: missing CONFIG (the config file the shards ran)');
+        const sets = args.set === undefined ? [] : ([] as string[]).concat(args.set as string | string[]);
+        const config = await loadAnyConfig(args.config, sets);
+        if (config.job.KIND !== 'ExplanationsJob') throw new UsageError(`merge: ${args.config} is a ${config.job.KIND}, not a sharded ExplanationsJob`);
+        if (args.verbose) config.job.logger.level = 'debug';
+        const merged = await mergeShards(config.job);
+        out(`merged ${merged.shards} shards: ${merged.samples.rows} rows${merged.modelsPath ? `; model explanations ${merged.modelsPath}` : ''}`);
       },
     )
     .command(
@@ -380,7 +405,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
         .demandCommand(1, 'name a subcommand: register, alias or list')
         .strict(),
     )
-    .demandCommand(1, 'name a command: run, explain, compare or registry (see --help)')
+    .demandCommand(1, 'name a command: run, explain, compare, merge or registry (see --help)')
     .strict()
     .version(version)
     .help()

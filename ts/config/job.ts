@@ -14,6 +14,8 @@ import { RegistryConfig } from '../io/registries/registry.ts';
 import { AlertsConfig } from '../io/services/alerts.ts';
 import { LoggerConfig } from '../io/services/logger.ts';
 import { ReportConfig } from '../report/config.ts';
+import { StorageConfig } from '../io/storage/config.ts';
+import { ShardConfig } from '../shard/spec.ts';
 
 /** The default registry: `registry/` beside the config file, model name `model`. */
 export const DEFAULT_REGISTRY = { KIND: 'LocalRegistry', path: 'registry', name: 'model' } as const;
@@ -51,6 +53,8 @@ export const ExplainerConfig = z
      * SHAP values of the features computed from it (e.g. its one-hot columns).
      */
     raw_columns: z.boolean().default(false),
+    /** Run one shard of a sharded run: `I/N` (0-based), or `auto` from the scheduler's environment (`ts/shard/spec.ts`). */
+    shard: ShardConfig.optional(),
   })
   .strict();
 /**
@@ -102,6 +106,8 @@ export const ExplanationsJobConfig = z
     alerts: AlertsConfig.default({ KIND: 'ConsoleAlerts' }),
     /** Logging. */
     logger: LoggerConfig.default(LoggerConfig.parse({})),
+    /** Object storage client settings for `s3://` paths (endpoint, region; credentials come from the standard chain). */
+    storage: StorageConfig.optional(),
   })
   .strict()
   .superRefine((job, ctx) => {

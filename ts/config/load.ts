@@ -12,7 +12,11 @@
  * absolute: nothing downstream resolves a path again.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { dirname, extname, isAbsolute as isAbsolutePath, resolve } from 'node:path';
+import { isObjectUrl } from '../io/storage/url.ts';
+
+/** A local absolute path or an object storage URL (`s3://…`): neither is resolved against a directory. */
+const isAbsolute = (p: string) => isAbsolutePath(p) || isObjectUrl(p);
 import YAML from 'yaml';
 import { z } from 'zod';
 import { validate } from './errors.ts';

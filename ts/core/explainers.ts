@@ -147,6 +147,10 @@ export interface SamplesSummary {
   batches: number;
   /** Mean |SHAP| per feature over rows and outputs (model order). */
   meanAbsShap: Float64Array;
+  /** Σ|SHAP| per feature over rows and outputs (what the mean divides; shards add these up). */
+  sumAbsShap: Float64Array;
+  /** Σ base value per output over rows. */
+  sumBaseValue: Float64Array;
   /** Mean base value per output. */
   baseValue: Float64Array;
   /** Warnings of the run (e.g. KernelSHAP over a large background). */
@@ -244,6 +248,12 @@ export type SamplesExplainerOptions = Omit<ExplainSamplesOptions, 'batchRows' | 
    * with the batches.
    */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Position in the whole input of the first row explained (default 0): a
+   * shard's `row` column, and KernelSHAP's per-row sampling, start there, so a
+   * sharded run gives the rows of a single run.
+   */
+  firstRow?: number;
 };
 
 /** Options of {@link SamplesExplainer.explainBatch}. */
@@ -350,8 +360,9 @@ export class SamplesExplainer {
     const { model, options } = this;
     const rows = checkColumns(model.featureNames, columns, 'explainSamples');
     const rowOffset = this.rows;
+    const firstRow = (options.firstRow ?? 0) + rowOffset; // in the whole input (a shard starts past 0)
     const names = model.featureNames;
-    const tableOpts = { rowOffset, ids: opts.ids, idOffset: 0 };
+    const tableOpts = { rowOffset: firstRow, ids: opts.ids, idOffset: 0 };
     const workBefore = rowOffset * this.passes;
     const progress = (offset: number): RunOptions['onProgress'] => {
       const onProgress = options.onProgress;
@@ -371,7 +382,7 @@ export class SamplesExplainer {
       const kernel = await model.shapKernel(columns, options.background!, {
         ...runOpts(0),
         nsamples: options.nsamples,
-        rowOffset,
+        rowOffset: firstRow,
       });
       for (const w of kernel.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
       result = kernel;
@@ -400,7 +411,7 @@ export class SamplesExplainer {
     }
     this.rows += rows;
     this.batches++;
-    return { rows, rowOffset, samples, interactions };
+    return { rows, rowOffset: firstRow, samples, interactions };
   }
 
   /**
@@ -436,6 +447,8 @@ export class SamplesExplainer {
       features: this.model.numFeatures,
       batches: this.batches,
       meanAbsShap: this.sumAbs.map((s) => (n > 0 ? s / n : 0)),
+      sumAbsShap: this.sumAbs.slice(),
+      sumBaseValue: this.sumBase.slice(),
       baseValue: this.sumBase.map((s) => (rows > 0 ? s / rows : 0)),
       warnings: [...this.warnings],
       modelOutput: this.probability ? 'probability' : 'raw',

@@ -7,11 +7,17 @@
  * sees either the old file or the complete new one, and a failure (or a crash)
  * never leaves a partial file at the target path. Temporaries are named
  * `.NAME.PID.RANDOM.tmp` (ignored by git via `*.tmp`) and removed on failure.
+ *
+ * An `s3://` target is staged in the OS temp directory and uploaded when it
+ * commits (a multipart upload, visible only once complete: `storage/s3.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from './lock.ts';
+import { uploadFile } from './storage/s3.ts';
+import { baseName, isObjectUrl } from './storage/url.ts';
 
 /**
  * Removes the temporaries of `path` left by processes that no longer run (a
@@ -38,6 +44,7 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
 
 /** A temporary path next to `path` (same directory, so the rename stays atomic). */
 export function tempPathFor(path: string): string {
+  if (isObjectUrl(path)) return join(tmpdir(), `.${baseName(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
@@ -59,8 +66,10 @@ export class StagedFile {
 
   /** Creates the directory of `path` and a new temporary beside it (removing stale ones of crashed runs first). */
   static async create(path: string): Promise<StagedFile> {
-    await mkdir(dirname(path), { recursive: true });
-    await removeStaleTemporaries(path);
+    if (!isObjectUrl(path)) {
+      await mkdir(dirname(path), { recursive: true });
+      await removeStaleTemporaries(path);
+    }
     const file = new StagedFile(path, tempPathFor(path));
     file.handle = await open(file.tempPath, 'wx');
     return file;
@@ -84,10 +93,15 @@ export class StagedFile {
     this.handle = undefined;
   }
 
-  /** Finishes the temporary, then renames it over the target. */
+  /** Finishes the temporary, then renames it over the target (uploads it to an `s3://` target, then removes it). */
   async commit(): Promise<void> {
     await this.finish();
-    await rename(this.tempPath, this.path);
+    if (isObjectUrl(this.path)) {
+      await uploadFile(this.tempPath, this.path);
+      await rm(this.tempPath, { force: true });
+    } else {
+      await rename(this.tempPath, this.path);
+    }
   }
 
   /** Closes and removes the temporary; the target is left as it was. */

@@ -60,13 +60,15 @@ import {
 import { checkDistinctPaths } from './distinct_paths.ts';
 import { JobOutputs, type OutputSpec } from './outputs.ts';
 import { ReportCollector } from '../report/collector.ts';
+import { configureObjectStorage } from '../io/storage/s3.ts';
+import { storageOptions } from '../io/storage/config.ts';
 import { buildReport, writeReport } from '../report/report.ts';
 
 export { ALERT_TITLE, DEFAULT_KEEP_ROWS };
 export type { ExplanationsJobOptions, ExplanationsJobOutput, ExplanationsRows, ExplanationsTimings };
 
 /** Step 1's result: the settled explainer and the objects the run is built from. */
-interface Plan {
+export interface Plan {
   algorithm: Exclude<Algorithm, 'auto'>;
   device: Exclude<Device, 'auto'>;
   batchRows: number;
@@ -77,10 +79,12 @@ interface Plan {
   inputs: Reader;
   background?: Reader;
   loader: Loader;
+  /** Position of the inputs' first row in the whole input (a shard's; default 0). */
+  firstRow?: number;
 }
 
 /** Step 2's result: the input stream, its first batch, the background. */
-interface Inputs {
+export interface Inputs {
   batches: AsyncGenerator<arrow.Table, void, undefined>;
   first: arrow.Table;
   firstIds?: IdColumn;
@@ -90,7 +94,7 @@ interface Inputs {
 }
 
 /** Step 3's result: the model and the first batch's (and the background's) feature columns. */
-interface Loaded {
+export interface Loaded {
   modelVersion: ModelVersion;
   modelUri: string;
   model: TreeModel;
@@ -99,7 +103,7 @@ interface Loaded {
 }
 
 /** Step 5's result: what the explainer found, the rows, and the whole tables of a small run. */
-interface Explained {
+export interface Explained {
   samples: SamplesSummary;
   rows: ExplanationsRows;
   /** What the report is built from (with `report`). */
@@ -124,6 +128,9 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     super();
     this.config = parseJobConfig(config);
     this.options = options;
+    if (this.config.explainer.shard !== undefined && new.target === ExplanationsJob) {
+      throw new Error('explainer.shard: a sharded run is a ShardedExplanationsJob (`arrowshap run` picks it; see ts/shard/job.ts)');
+    }
   }
 
   /** The logger (flushed and closed at stop when the job built it), the registry, the alerts. */
@@ -131,6 +138,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     const { config, options } = this;
     const logger = options.logger ?? loggerOf(config.logger, options.loggerOptions);
     this.logger = logger;
+    configureObjectStorage(storageOptions(config.storage));
     this.registry = registryOf(config.registry);
     this.alerts = options.alerts ?? alertsOf(config.alerts);
     const registry = this.registry;
@@ -299,6 +307,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       device: explainer.device,
       threads: explainer.threads,
       signal: options.signal,
+      firstRow: plan.firstRow,
       onProgress: options.onProgress
         ? (done, total) => options.onProgress!(done, inputs.expectedRows === undefined ? total + plan.batchRows * plan.passes : total)
         : undefined,

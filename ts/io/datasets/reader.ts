@@ -16,6 +16,9 @@ import { ArrowReader, ArrowReaderConfig } from './arrow_reader.ts';
 import { CsvReader, CsvReaderConfig } from './csv_reader.ts';
 import { formatForPath } from './formats.ts';
 import { ParquetReader, ParquetReaderConfig } from './parquet_reader.ts';
+import { ParquetDatasetReader } from './parquet_dataset.ts';
+import { isDirectoryPath } from '../storage/files.ts';
+import { isObjectUrl } from '../storage/url.ts';
 
 export { ArrowReader, ArrowReaderConfig, CsvReader, CsvReaderConfig, ParquetReader, ParquetReaderConfig };
 
@@ -75,9 +78,11 @@ export function createReader(config: unknown, prefix = ''): Reader {
 
 /** The reader of a validated config. */
 export function readerOf(cfg: ValidReaderConfig): Reader {
+  if (isObjectUrl(cfg.path) && cfg.KIND !== 'ParquetReader') throw new Error(`${cfg.KIND}: ${cfg.path}: object storage inputs are Parquet only (ParquetReader)`);
   switch (cfg.KIND) {
     case 'ParquetReader':
-      return new ParquetReader(cfg);
+      // a directory of files, or object storage: the dataset reader (ranged reads, many files)
+      return isObjectUrl(cfg.path) || isDirectoryPath(cfg.path) ? new ParquetDatasetReader(cfg) : new ParquetReader(cfg);
     case 'CsvReader':
       return new CsvReader(cfg);
     case 'ArrowReader':
@@ -91,7 +96,7 @@ export function readerOf(cfg: ValidReaderConfig): Reader {
  * @throws naming the path when the extension is unknown.
  */
 export function readerConfigForPath(path: string, limit?: number): ReaderConfig {
-  const format = formatForPath(path);
+  const format = isDirectoryPath(path) ? 'parquet' : formatForPath(path); // a directory or prefix: a Parquet dataset
   const KIND = format === 'parquet' ? 'ParquetReader' : format === 'csv' ? 'CsvReader' : 'ArrowReader';
   return validate(ReaderConfig, limit === undefined ? { KIND, path } : { KIND, path, limit }, { what: 'reader config' });
 }
