@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 log_dir="$(mktemp -d)"
 # The MLflow server of this run (its own state dir: a server you started by hand keeps running).
 export ARROWSHAP_MLFLOW_STATE="$log_dir/mlflow"
+# The S3-compatible server of this run (tests/shard/s3_processes.test.ts), with its own state dir too.
+export ARROWSHAP_S3_STATE="$log_dir/s3"
 cleanup() {
   bash scripts/mlflow-server.sh stop >/dev/null 2>&1 || true
+  bash scripts/s3-server.sh stop >/dev/null 2>&1 || true
   rm -rf "$log_dir"
 }
 trap cleanup EXIT
@@ -43,6 +46,17 @@ elif bash scripts/setup-python.sh >"$log_dir/setup-python.log" 2>&1; then
 else
   tail -n 30 "$log_dir/setup-python.log"
   echo "setup-python.sh failed: no MLflow server, MLFLOW_TEST_URI is not set"
+fi
+
+echo "== S3-compatible server (s3s-fs, for the sharded runs over object storage) =="
+# built once from crates.io into cargo's bin dir (minutes the first time, then found there)
+t0=$SECONDS
+if bash scripts/s3-server.sh install >"$log_dir/s3-install.log" 2>&1 && uri="$(bash scripts/s3-server.sh start 2>"$log_dir/s3-server.log")"; then
+  export ARROWSHAP_S3_TEST_ENDPOINT="$uri"
+  echo "s3s-fs at $uri: $((SECONDS - t0))s"
+else
+  tail -n 30 "$log_dir/s3-install.log" "$log_dir/s3-server.log" 2>/dev/null
+  echo "no S3 server: tests/shard/s3_processes.test.ts fails in CI"
 fi
 
 echo "== headless Chromium (tests/report/browser.test.ts) =="

@@ -240,12 +240,12 @@ test('bad config: one line per issue naming the key; unknown options and command
   t.is(two.code, 1);
   t.deepEqual(lines(two.stderr).map((l) => l.replace(/^arrowshap: invalid config [^:]+: /, '')), [
     'job.inputs_samples.limit: expected integer, received string',
-    'job.explainer.speed: unknown key (allowed keys: algorithm, background, nsamples, interactions, values, model_output, device, threads, batch_rows, id_column, include_inputs, raw_columns)',
+    'job.explainer.speed: unknown key (allowed keys: algorithm, background, nsamples, interactions, values, model_output, device, threads, batch_rows, id_column, include_inputs, raw_columns, shard)',
   ]);
   failsWith(t, await cli(['run', join(dir, 'nope.yaml')]), /config file not found: .*nope\.yaml/);
   failsWith(t, await cli(['explain', '--model', 'x.json']), /Missing required arguments: inputs, samples-out/);
   failsWith(t, await cli(['explain', '--model', 'x.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--algorithm', 'magic']), /Invalid values/);
-  failsWith(t, await cli(['frobnicate']), /^arrowshap: unknown command frobnicate \(commands: run, explain, compare, registry\)$/);
+  failsWith(t, await cli(['frobnicate']), /^arrowshap: unknown command frobnicate \(commands: run, merge, explain, compare, registry\)$/);
   failsWith(t, await cli(['registry']), /registry: name a subcommand: register, alias or list/);
   failsWith(t, await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--limit', '0']), /^arrowshap: --limit: expected an integer >= 1, got 0$/);
   failsWith(t, await cli(['explain', '--model', 'm.json', '--inputs', 'a.csv', '--samples-out', 'b.csv', '--threads', 'many']), /^arrowshap: --threads: expected an integer >= 0, got NaN$/);
@@ -257,7 +257,7 @@ test('bad config: one line per issue naming the key; unknown options and command
 test('-h/--help and --version work on every command', async (t) => {
   t.timeout(10 * 60_000); // 22 CLI starts in a row: minutes on a loaded machine
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  const commands = [[], ['run'], ['explain'], ['compare'], ['registry'], ['registry', 'register'], ['registry', 'alias'], ['registry', 'list']];
+  const commands = [[], ['run'], ['merge'], ['explain'], ['compare'], ['registry'], ['registry', 'register'], ['registry', 'alias'], ['registry', 'list']];
   for (const command of commands) {
     for (const help of ['-h', '--help']) {
       const r = await cli([...command, help]);

@@ -66,7 +66,9 @@ export class StagedFile {
 
   /** Creates the directory of `path` and a new temporary beside it (removing stale ones of crashed runs first). */
   static async create(path: string): Promise<StagedFile> {
-    if (!isObjectUrl(path)) {
+    if (isObjectUrl(path)) {
+      await removeStaleTemporaries(join(tmpdir(), baseName(path))); // staged uploads of crashed runs
+    } else {
       await mkdir(dirname(path), { recursive: true });
       await removeStaleTemporaries(path);
     }
