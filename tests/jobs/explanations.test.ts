@@ -14,24 +14,13 @@ import type { ExplanationsJobConfigInput } from '../../ts/config/job.ts';
 import { ConfigError } from '../../ts/config/errors.ts';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { LocalRegistry } from '../../ts/io/registries/registry.ts';
-import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import type { Service } from '../../ts/jobs/base.ts';
 import { ALERT_TITLE, ExplanationsJob } from '../../ts/jobs/explanations.ts';
 import { gpuInfo } from '../../ts/native/addon.ts';
 import { prepareBackgroundTables } from '../../ts/background/index.ts';
 import { col, FIXTURES, fixture, interactionsMismatch, samplesMismatch } from '../core/_fixtures.ts';
+import { RecordingAlerts } from '../helpers/alerts.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-/** Alerts that record what they were sent. */
-class RecordingAlerts implements Alerts {
-  sent: { title: string; message: string; fields: AlertFields }[] = [];
-  async notify(title: string, message: string, fields: AlertFields = {}) {
-    this.sent.push({ title, message, fields });
-  }
-  describe() {
-    return 'RecordingAlerts';
-  }
-}
 
 /** A temp dir with a registry holding the case's model as versions 1 (Champion) and 2. */
 async function setup(t: ExecutionContext, name: string) {

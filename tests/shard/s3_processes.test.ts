@@ -4,7 +4,8 @@
  * ARROWSHAP_S3_TEST_ENDPOINT is unset): a multi-file, multi-row-group Parquet
  * input in a bucket; 3 shards as separate `arrowshap run --shard auto`
  * processes with a Kubernetes Indexed Job's environment (JOB_COMPLETION_INDEX,
- * ARROWSHAP_SHARD_COUNT) and the endpoint/credentials from AWS_* variables;
+ * ARROWSHAP_SHARD_COUNT) and the endpoint/credentials from AWS_* variables,
+ * the model resolved from a local-registry layout in the bucket (through the model cache);
  * one shard SIGKILLed mid-run (nothing of it lands, the merge refuses), re-run;
  * then `arrowshap merge`. The merged dataset equals a single-process run of
  * the same config (values bit for bit, rows in id order), the model table's
@@ -16,6 +17,7 @@
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +26,7 @@ import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { listObjects, configureObjectStorage, s3Client, uploadFile } from '../../ts/io/storage/s3.ts';
 import { readSummary, summaryPath } from '../../ts/shard/summary.ts';
 import { ROOT } from '../core/_fixtures.ts';
-import { DIABETES_MODEL, writeDataset } from './_dataset.ts';
+import { writeDataset } from './_dataset.ts';
 
 const CLI = ['--import', import.meta.resolve('tsx'), join(ROOT, 'ts', 'cli.ts')];
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'arrowshap', AWS_SECRET_ACCESS_KEY: 'arrowshap-secret', AWS_REGION: 'us-east-1' };
@@ -52,12 +54,14 @@ interface Run {
   stdout: string;
 }
 
+let cacheDir = tmpdir();
+
 /** Runs the CLI; `killOn`: SIGKILL it once its stderr matches. */
 function cli(args: string[], env: Record<string, string>, killOn?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ...CREDENTIALS, AWS_ENDPOINT_URL: server.uri!, NO_COLOR: '1', ...env },
+      env: { ...process.env, ...CREDENTIALS, AWS_ENDPOINT_URL: server.uri!, NO_COLOR: '1', ARROWSHAP_CACHE_DIR: cacheDir, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -72,12 +76,13 @@ function cli(args: string[], env: Record<string, string>, killOn?: RegExp): Prom
 }
 
 function yamlConfig(bucket: string, out: string, extra = ''): string {
+  // the model: the examples' local registry, copied into the bucket (diabetes@Champion)
   return `job:
   KIND: ExplanationsJob
   inputs_samples: {KIND: ParquetReader, path: "s3://${bucket}/inputs/"}
   samples_explanations: {KIND: ParquetWriter, path: "s3://${bucket}/${out}/samples"}
   models_explanations: {KIND: ParquetWriter, path: "s3://${bucket}/${out}/models.parquet"}
-  registry: {KIND: FileRegistry, path: ${JSON.stringify(DIABETES_MODEL)}}
+  registry: {KIND: LocalRegistry, path: "s3://${bucket}/registry", name: diabetes}
   explainer: {batch_rows: 250, threads: 1, id_column: id${extra}}
   logger: {level: info}
 `;
@@ -97,6 +102,9 @@ s3test('3 shards as processes (Kubernetes Indexed Job env) over S3, one killed a
   const { files, rows } = await writeDataset(join(dir, 'data'), { files: 3, rowGroups: 4, rowsPerGroup: 1000 });
   for (const f of files) await uploadFile(f, `s3://${bucket}/inputs/${f.split('/').pop()}`);
   const totalBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
+  const registry = join(ROOT, 'examples', 'registry', 'diabetes');
+  for (const f of ['aliases.json', 'versions/1/model.ubj', 'versions/1/meta.json']) await uploadFile(join(registry, f), `s3://${bucket}/registry/diabetes/${f}`);
+  cacheDir = join(dir, 'cache'); // each process brings the model into this cache (ARROWSHAP_CACHE_DIR)
 
   const single = join(dir, 'single.yaml');
   await writeFile(single, yamlConfig(bucket, 'single'));
@@ -105,6 +113,7 @@ s3test('3 shards as processes (Kubernetes Indexed Job env) over S3, one killed a
 
   const one = await cli(['run', single], {});
   t.is(one.code, 0, one.stderr);
+  t.true(existsSync(join(cacheDir, 's3', bucket, 'registry', 'diabetes', '1', 'model.ubj')), 'the model version is in the cache');
   t.is(one.stderr.match(/\[alert\] Explanations Job Finished/g)?.length, 1);
 
   const N = 3;

@@ -16,22 +16,12 @@ import { parseJobConfig } from '../../ts/config/load.ts';
 import { ParquetFile } from 'parquet-wasm';
 import { readerForPath } from '../../ts/io/datasets/reader.ts';
 import { openBlob } from '../../ts/io/storage/files.ts';
-import type { AlertFields, Alerts } from '../../ts/io/services/alerts.ts';
 import { ExplanationsJob } from '../../ts/jobs/explanations.ts';
 import { ShardedExplanationsJob } from '../../ts/shard/job.ts';
 import { mergeShards } from '../../ts/shard/merge.ts';
+import { RecordingAlerts } from '../helpers/alerts.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { DIABETES_MODEL, writeDataset } from './_dataset.ts';
-
-class RecordingAlerts implements Alerts {
-  sent: { title: string; message: string; fields: AlertFields }[] = [];
-  async notify(title: string, message: string, fields: AlertFields = {}) {
-    this.sent.push({ title, message, fields });
-  }
-  describe() {
-    return 'RecordingAlerts';
-  }
-}
 
 function config(data: string, out: string, explainer: Record<string, unknown> = {}): ExplanationsJobConfigInput {
   return {

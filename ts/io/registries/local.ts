@@ -28,6 +28,7 @@ import { extname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../atomic.ts';
+import { isObjectUrl } from '../storage/url.ts';
 import { withFileLock } from '../lock.ts';
 import { validate } from '../../config/errors.ts';
 import type { ModelVersion, Registry } from './registry.ts';
@@ -116,6 +117,9 @@ export class LocalRegistry implements Registry {
 
   constructor(config: { path?: string; name: string }) {
     const cfg = validate(LocalRegistryConfig, { KIND: 'LocalRegistry', ...config }, { what: 'registry config' });
+    if (isObjectUrl(cfg.path)) {
+      throw new Error(`registry ${cfg.path}: a registry in object storage is read-only here (jobs resolve from it); register and alias in a local directory, then copy it there (aws s3 sync DIR ${cfg.path})`);
+    }
     this.path = cfg.path;
     this.name = cfg.name;
   }

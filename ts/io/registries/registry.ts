@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { validate } from '../../config/errors.ts';
 import { FileRegistry, FileRegistryConfig } from './file_registry.ts';
 import { LocalRegistry, LocalRegistryConfig } from './local.ts';
+import { ObjectRegistry } from './object_registry.ts';
+import { isObjectUrl } from '../storage/url.ts';
 import { MlflowRegistry, MlflowRegistryConfig } from './mlflow.ts';
 import { fileStorePath, isFileStoreUri, MlflowFileStore } from './mlflow_file_store.ts';
 
@@ -73,7 +75,7 @@ export function createRegistry(config: unknown, prefix = ''): Registry {
 export function registryOf(cfg: ValidRegistryConfig): Registry {
   switch (cfg.KIND) {
     case 'LocalRegistry':
-      return new LocalRegistry(cfg);
+      return isObjectUrl(cfg.path) ? new ObjectRegistry({ path: cfg.path, name: cfg.name }) : new LocalRegistry(cfg);
     case 'MlflowRegistry': {
       if (cfg.path !== undefined) return new MlflowFileStore({ root: cfg.path, name: cfg.name });
       const uri = cfg.uri ?? process.env.MLFLOW_TRACKING_URI;
