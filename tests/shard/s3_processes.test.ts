@@ -80,7 +80,7 @@ function yamlConfig(bucket: string, out: string, extra = ''): string {
   return `job:
   KIND: ExplanationsJob
   inputs_samples: {KIND: ParquetReader, path: "s3://${bucket}/inputs/"}
-  samples_explanations: {KIND: ParquetWriter, path: "s3://${bucket}/${out}/samples"}
+  samples_explanations: {KIND: ParquetWriter, path: "s3://${bucket}/${out}/samples${extra ? '' : '.parquet'}"}
   models_explanations: {KIND: ParquetWriter, path: "s3://${bucket}/${out}/models.parquet"}
   registry: {KIND: LocalRegistry, path: "s3://${bucket}/registry", name: diabetes}
   explainer: {batch_rows: 250, threads: 1, id_column: id${extra}}

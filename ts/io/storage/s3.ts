@@ -21,6 +21,9 @@ type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkModule: Promise<Sdk> | undefined;
 /** The SDK, loaded on first use (a run without `s3://` paths never loads it). */
 function sdk(): Promise<Sdk> {
+  // The SDK warns on every process start under Node < 22 about its releases after January 2027; the
+  // version locked here supports Node 20 (our engines), so that notice would only add a stderr line to every run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return (sdkModule ??= import('@aws-sdk/client-s3'));
 }
 
