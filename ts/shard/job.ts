@@ -155,7 +155,7 @@ export class ShardedExplanationsJob extends ExplanationsJob {
         units: share.units,
         bytes_read: this.bytesRead.bytes + this.reader!.bytesRead.bytes,
       },
-      explainer: { algorithm: s.algorithm, device: s.device, batches: s.batches, warnings: s.warnings },
+      explainer: { algorithm: s.algorithm, device: s.device, batches: s.batches, warnings: s.warnings, model_output: s.modelOutput, output_space: s.outputSpace },
       outputs,
       sums: { abs_shap: Array.from(s.sumAbsShap), base_value: Array.from(s.sumBaseValue) },
       model_table: {

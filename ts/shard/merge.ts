@@ -154,6 +154,8 @@ function combined(summaries: ShardSummary[]): SamplesSummary {
     sumAbsShap: sumAbs,
     sumBaseValue: sumBase,
     warnings: [...warnings],
+    modelOutput: first.explainer.model_output,
+    outputSpace: first.explainer.output_space,
   };
 }
 

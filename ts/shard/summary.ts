@@ -24,8 +24,8 @@ export interface ShardSummary {
   model: { uri: string; version: number | string; source: string; objective: string; features: string[]; outputs: number };
   /** The input share: dataset rows/units, this shard's first row/unit and counts. */
   input: { path: string; total_rows: number; total_units: number; first_row: number; rows: number; first_unit: number; units: number; bytes_read: number };
-  /** The explainer as run. */
-  explainer: { algorithm: string; device: string; batches: number; warnings: string[] };
+  /** The explainer as run: algorithm, device, batches, warnings, and the space of the values (`explainer.model_output` and its description). */
+  explainer: { algorithm: string; device: string; batches: number; warnings: string[]; model_output: 'raw' | 'probability'; output_space: string };
   /** The part files written (target paths) with their rows. */
   outputs: Record<string, { path: string; rows: number }>;
   /** Running sums for the merge: Σ|SHAP| per feature over the shard's rows and outputs, Σ base value per output. */
