@@ -38,6 +38,7 @@ import { parseJobConfig } from '../config/load.ts';
 import { abortError } from '../core/abort.ts';
 import { explainModel, resolveAlgorithm, resolveDevice, SamplesExplainer, type Algorithm, type Device, type SamplesSummary } from '../core/explainers.ts';
 import { modelSchema, tableOf, withMeanAbsShap, type IdColumn } from '../core/schemas.ts';
+import { adoptLightgbmColumnNames } from '../core/lightgbm_names.ts';
 import { modelColumns, rawColumnsOf } from '../core/pipeline/columns.ts';
 import { idColumn } from '../io/datasets/features.ts';
 import { readerOf, type Reader } from '../io/datasets/reader.ts';
@@ -274,6 +275,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
           `SHAP values in ${sk.output_space}`,
       );
     }
+    const renamed = adoptLightgbmColumnNames(model, inputs.first.schema.fields.map((f) => f.name), config.inputs_samples.path);
+    for (const m of renamed) logger.info(`LightGBM feature \`${m.stored}\` (stored with spaces as _) read from column \`${m.column}\``);
     const background = config.explainer.background;
     const [firstColumns, backgroundColumns] = await this.step('validate', () => [
       modelColumns(model, inputs.first, { source: config.inputs_samples.path }),

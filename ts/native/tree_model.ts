@@ -110,6 +110,17 @@ export class TreeModel {
     return m;
   }
 
+  /**
+   * Renames the features (same count, unique names): the columns the model reads and the
+   * tables' column names. The LightGBM name mapping uses it (see `core/lightgbm_names.ts`).
+   */
+  renameFeatures(names: readonly string[]): void {
+    if (names.length !== this.numFeatures || new Set(names).size !== names.length) {
+      throw new Error(`renameFeatures: expected ${this.numFeatures} unique names, got ${names.length}`);
+    }
+    this.names = names.slice();
+  }
+
   /** Feature names in model order. */
   get featureNames(): string[] {
     return this.featureList().slice();
