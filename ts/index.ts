@@ -11,6 +11,12 @@
  * const { table, meanAbsShap } = await explainSamples(model, featureColumns(inputs, model.featureNames));
  * const importances = explainModel(model, meanAbsShap);
  * ```
+ * A LightGBM model stores `Marital Status` as `Marital_Status`; to read the user's
+ * columns and name the tables' columns as they are named:
+ * ```ts
+ * const { model: named, mapping } = modelForColumns(model, inputs.schema.fields.map((f) => f.name));
+ * const { table } = await explainSamples(named, modelColumns(named, inputs));
+ * ```
  *
  * Run the whole job (read → validate → load from a registry → explain → write → alert):
  * ```ts
@@ -134,6 +140,9 @@ export {
 } from './io/datasets/writer.ts';
 export type { OpenOptions, TableOutput, Writer } from './io/datasets/writer.ts';
 export { featureColumns, idColumn, numericColumn } from './io/datasets/features.ts';
+export { modelColumns } from './core/pipeline/columns.ts';
+export { describeMapping, lightgbmStoredName, matchColumns, modelForColumns } from './core/lightgbm_names.ts';
+export type { MatchedColumns, NameMapping } from './core/lightgbm_names.ts';
 export { atomicOutput, StagedFile, writeFileAtomic } from './io/atomic.ts';
 
 // ── io: registries and loaders ───────────────────────────────────────────────

@@ -25,7 +25,9 @@ import { validate } from '../config/errors.ts';
 import { resolvePaths } from '../config/load.ts';
 import { abortError } from '../core/abort.ts';
 import { SamplesExplainer } from '../core/explainers.ts';
-import { featureColumns, idColumn } from '../io/datasets/features.ts';
+import { describeMapping, modelForColumns } from '../core/lightgbm_names.ts';
+import { modelColumns } from '../core/pipeline/columns.ts';
+import { idColumn } from '../io/datasets/features.ts';
 import { readerOf } from '../io/datasets/reader.ts';
 import { loaderOf } from '../io/registries/loaders.ts';
 import { registryOf, type ModelVersion } from '../io/registries/registry.ts';
@@ -144,8 +146,12 @@ export class CompareJob extends Job<CompareJobOutput> {
         [config.champion, config.challenger].map(async (ref) => {
           const registry = registryOf(typeof ref === 'object' && ref.registry ? ref.registry : config.registry);
           const modelVersion = await registry.resolve(typeof ref === 'object' ? ref.alias_or_version : ref);
-          const model = await loaderOf(config.loader).load(modelVersion);
-          return { label: labelOf(ref, modelVersion), modelVersion, modelUri: modelVersion.aliasUri ?? modelVersion.uri, model };
+          const label = labelOf(ref, modelVersion);
+          // a LightGBM model's stored names (spaces as `_`) matched to the input's columns
+          const columns = firstRead.value.schema.fields.map((f) => f.name);
+          const { model, mapping } = modelForColumns(await loaderOf(config.loader).load(modelVersion), columns, config.inputs_samples.path);
+          if (mapping.length > 0) logger.info(`${label}: ${describeMapping(mapping)}`);
+          return { label, modelVersion, modelUri: modelVersion.aliasUri ?? modelVersion.uri, model };
         }),
       )) as [ComparedModel, ComparedModel];
       if (models[0].label === models[1].label) models[1].label = `${models[1].label} (B)`;
@@ -159,7 +165,7 @@ export class CompareJob extends Job<CompareJobOutput> {
         ({ model }) =>
           new SamplesExplainer(model, {
             algorithm: explainer.algorithm,
-            background: background && featureColumns(background, model.featureNames, { source: explainer.background!.path }),
+            background: background && modelColumns(model, background, { source: explainer.background!.path }),
             nsamples: explainer.nsamples,
             values: explainer.values,
             modelOutput: explainer.model_output,
@@ -195,7 +201,7 @@ export class CompareJob extends Job<CompareJobOutput> {
           const ids = explainer.id_column ? { name: explainer.id_column, vector: idColumn(current, explainer.id_column, { source: config.inputs_samples.path }) } : undefined;
           const out = await Promise.all(
             models.map(async ({ model }, i) => {
-              const columns = featureColumns(current, model.featureNames, { source: config.inputs_samples.path });
+              const columns = modelColumns(model, current, { source: config.inputs_samples.path });
               return { columns, samples: (await explainers[i].explainBatch(columns, { ids })).samples };
             }),
           );

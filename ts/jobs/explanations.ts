@@ -4,7 +4,8 @@
  *
  * 1. {@link ExplanationsJob.configure}: settle the explainer (algorithm, device), build the readers and the loader;
  * 2. {@link ExplanationsJob.readInputs}: open the input stream (first batch), read the background;
- * 3. {@link ExplanationsJob.loadModel}: resolve and load the model, check the inputs' feature columns against it;
+ * 3. {@link ExplanationsJob.loadModel}: resolve and load the model, check the inputs' feature columns against it
+ *    (a LightGBM model's stored names matched to the user's columns, see `core/lightgbm_names.ts`);
  * 4. {@link ExplanationsJob.explainModel}: global importances (the model table);
  * 5. {@link ExplanationsJob.explainSamples}: SHAP values of every sample, batch by batch, streamed to the outputs;
  * 6. {@link ExplanationsJob.write}: the model table, then every output committed together;
@@ -38,7 +39,7 @@ import { parseJobConfig } from '../config/load.ts';
 import { abortError } from '../core/abort.ts';
 import { explainModel, resolveAlgorithm, resolveDevice, SamplesExplainer, type Algorithm, type Device, type SamplesSummary } from '../core/explainers.ts';
 import { modelSchema, tableOf, withMeanAbsShap, type IdColumn } from '../core/schemas.ts';
-import { adoptLightgbmColumnNames } from '../core/lightgbm_names.ts';
+import { describeMapping, modelForColumns } from '../core/lightgbm_names.ts';
 import { modelColumns, rawColumnsOf } from '../core/pipeline/columns.ts';
 import { idColumn } from '../io/datasets/features.ts';
 import { readerOf, type Reader } from '../io/datasets/reader.ts';
@@ -275,14 +276,18 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
           `SHAP values in ${sk.output_space}`,
       );
     }
-    const renamed = adoptLightgbmColumnNames(model, inputs.first.schema.fields.map((f) => f.name), config.inputs_samples.path);
-    for (const m of renamed) logger.info(`LightGBM feature \`${m.stored}\` (stored with spaces as _) read from column \`${m.column}\``);
     const background = config.explainer.background;
-    const [firstColumns, backgroundColumns] = await this.step('validate', () => [
-      modelColumns(model, inputs.first, { source: config.inputs_samples.path }),
-      inputs.background && background ? modelColumns(model, inputs.background, { source: background.path }) : undefined,
-    ]);
-    return { modelVersion, modelUri: modelVersion.aliasUri ?? modelVersion.uri, model, firstColumns, backgroundColumns };
+    const [named, firstColumns, backgroundColumns] = await this.step('validate', () => {
+      // LightGBM stores `Marital Status` as `Marital_Status`: the model takes the user's names
+      const { model: named, mapping } = modelForColumns(model, inputs.first.schema.fields.map((f) => f.name), config.inputs_samples.path);
+      if (mapping.length > 0) logger.info(describeMapping(mapping));
+      return [
+        named,
+        modelColumns(named, inputs.first, { source: config.inputs_samples.path }),
+        inputs.background && background ? modelColumns(named, inputs.background, { source: background.path }) : undefined,
+      ] as const;
+    });
+    return { modelVersion, modelUri: modelVersion.aliasUri ?? modelVersion.uri, model: named, firstColumns, backgroundColumns };
   }
 
   /** 4. Explains the model: per-feature importance, gain, cover and split counts (`mean_abs_shap` is added at step 6). */

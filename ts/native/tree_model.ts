@@ -107,18 +107,33 @@ export class TreeModel {
     checkColumns(this.featureNames, background, 'withCoversFrom');
     const m = new TreeModel(this.handle.withCoversFrom(background));
     m.coversCounted = true;
+    m.names = this.names;
     return m;
   }
 
   /**
-   * Renames the features (same count, unique names): the columns the model reads and the
-   * tables' column names. The LightGBM name mapping uses it (see `core/lightgbm_names.ts`).
+   * The same native model under other feature names (same count, unique): the names
+   * it reads its columns by and the tables name its features by. The file's own names
+   * stay in {@link TreeModel.storedFeatureNames}. The LightGBM name matching uses it
+   * (see `core/lightgbm_names.ts`).
+   * @throws when `names` has the wrong count or a repeated name.
    */
-  renameFeatures(names: readonly string[]): void {
-    if (names.length !== this.numFeatures || new Set(names).size !== names.length) {
-      throw new Error(`renameFeatures: expected ${this.numFeatures} unique names, got ${names.length}`);
+  withFeatureNames(names: readonly string[]): TreeModel {
+    if (names.length !== this.numFeatures) {
+      throw new Error(`withFeatureNames: the model has ${this.numFeatures} features, got ${names.length} names`);
     }
-    this.names = names.slice();
+    const repeated = names.find((n, i) => names.indexOf(n) !== i);
+    if (repeated !== undefined) throw new Error(`withFeatureNames: feature name \`${repeated}\` given twice`);
+    const m = new TreeModel(this.handle);
+    m.sklearnInfo = this.sklearnInfo;
+    m.coversCounted = this.coversCounted;
+    m.names = names.slice();
+    return m;
+  }
+
+  /** Feature names as the model file stores them (equal to {@link TreeModel.featureNames} unless renamed by {@link TreeModel.withFeatureNames}). */
+  get storedFeatureNames(): string[] {
+    return this.handle.featureNames;
   }
 
   /** Feature names in model order. */

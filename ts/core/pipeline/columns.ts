@@ -3,17 +3,23 @@ import type { Table } from 'apache-arrow';
 import { featureColumns, type ColumnOptions } from '../../io/datasets/features.ts';
 import type { FeatureColumn } from '../../native/addon.ts';
 import type { TreeModel } from '../../native/tree_model.ts';
+import { matchColumns } from '../lightgbm_names.ts';
 import type { RawColumnGroup } from '../raw_columns.ts';
 import { rawColumnGroups, transformTable } from './program.ts';
 
 /**
  * The columns `model` explains for the rows of `table`: for a scikit-learn pipeline
  * (`model.sklearn`), its preprocessing run over the raw input columns; otherwise the
- * columns named by `model.featureNames` ({@link featureColumns}, zero-copy where it can).
+ * columns named by `model.featureNames` ({@link featureColumns}, zero-copy where it can),
+ * a LightGBM model's stored names matched to the table's columns the way LightGBM
+ * mangles them ({@link matchColumns}: exact names first).
+ * @throws as {@link featureColumns}, or when two columns both become one LightGBM name.
  */
 export function modelColumns(model: TreeModel, table: Table, opts: ColumnOptions = {}): FeatureColumn[] {
   const sk = model.sklearn;
-  return sk ? transformTable(sk.program, table, opts) : featureColumns(table, model.featureNames, opts);
+  if (sk) return transformTable(sk.program, table, opts);
+  const { columns } = matchColumns(model, table.schema.fields.map((f) => f.name), opts.source);
+  return featureColumns(table, columns, opts);
 }
 
 /**
