@@ -7,11 +7,10 @@ use crate::model::Model;
 use crate::run::{NativeRun, RunState};
 use arrowshap_core::gpu::{self, Device};
 use arrowshap_core::shap::Prepared;
-use arrowshap_core::{Ensemble, RunControl};
+use arrowshap_core::Ensemble;
 use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::{Env, Task};
 use napi_derive::napi;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Whether a GPU is usable here, and which (the first call starts the CUDA backend).
@@ -102,36 +101,31 @@ impl Task for DeviceShapTask {
     type JsValue = DeviceShapResult;
 
     fn compute(&mut self) -> napi::Result<DeviceRaw> {
-        let state = self.state.clone();
-        let progress = move |n: usize| {
-            state.rows_done.fetch_add(n as u64, Ordering::Relaxed);
-        };
-        let ctl = RunControl {
-            threads: self.threads,
-            cancel: Some(&self.state.cancel),
-            progress: Some(&progress),
-        };
         let x = self.columns.matrix().map_err(crate::error::to_napi)?;
-        guarded("the SHAP computation", || {
-            let (rows, outputs, features, values, used) = match self.kind {
-                DeviceKind::PathDependent => {
-                    let cpu = || self.prepared.path_dependent(&x, &ctl);
-                    let (s, used) =
-                        gpu::path_dependent_or(self.device, &self.model, &x, &ctl, cpu)?;
-                    (s.rows, s.outputs, s.features, s.values, used)
-                }
-                DeviceKind::Interactions => {
-                    let cpu = || self.prepared.interactions(&x, &ctl);
-                    let (s, used) = gpu::interactions_or(self.device, &self.model, &x, &ctl, cpu)?;
-                    (s.rows, s.outputs, s.features, s.values, used)
-                }
-            };
-            Ok(DeviceRaw {
-                rows,
-                outputs,
-                features,
-                values,
-                used,
+        let state = self.state.clone();
+        state.with_control(self.threads, |ctl| {
+            guarded("the SHAP computation", || {
+                let (rows, outputs, features, values, used) = match self.kind {
+                    DeviceKind::PathDependent => {
+                        let cpu = || self.prepared.path_dependent(&x, ctl);
+                        let (s, used) =
+                            gpu::path_dependent_or(self.device, &self.model, &x, ctl, cpu)?;
+                        (s.rows, s.outputs, s.features, s.values, used)
+                    }
+                    DeviceKind::Interactions => {
+                        let cpu = || self.prepared.interactions(&x, ctl);
+                        let (s, used) =
+                            gpu::interactions_or(self.device, &self.model, &x, ctl, cpu)?;
+                        (s.rows, s.outputs, s.features, s.values, used)
+                    }
+                };
+                Ok(DeviceRaw {
+                    rows,
+                    outputs,
+                    features,
+                    values,
+                    used,
+                })
             })
         })
     }

@@ -18,7 +18,7 @@ use arrowshap_core::kernel::{
     kernel_shap_report, BackgroundSummary, BatchModel, KernelLink, KernelOptions, KernelReport,
     L1Reg, ShapValues,
 };
-use arrowshap_core::{Ensemble, RunControl};
+use arrowshap_core::Ensemble;
 use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Function, Object, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
@@ -281,15 +281,6 @@ pub struct KernelRaw {
 impl KernelTask {
     /// The computation (off the JS thread).
     fn run(&mut self) -> napi::Result<KernelRaw> {
-        let state = self.state.clone();
-        let progress = move |n: usize| {
-            state.rows_done.fetch_add(n as u64, Ordering::Relaxed);
-        };
-        let ctl = RunControl {
-            threads: self.threads,
-            cancel: Some(&self.state.cancel),
-            progress: Some(&progress),
-        };
         let x = self.columns.matrix().map_err(crate::error::to_napi)?;
         let bg = self.background.matrix().map_err(crate::error::to_napi)?;
         let weights = self.weights.as_deref();
@@ -297,8 +288,11 @@ impl KernelTask {
             KernelModel::Tree(e) => &**e,
             KernelModel::Js(j) => &j.0,
         };
-        let res = guarded("KernelSHAP", || {
-            kernel_shap_report(model, &x, &bg, weights, &self.options, &ctl)
+        let state = self.state.clone();
+        let res = state.with_control(self.threads, |ctl| {
+            guarded("KernelSHAP", || {
+                kernel_shap_report(model, &x, &bg, weights, &self.options, ctl)
+            })
         });
         if let KernelModel::Js(j) = &self.model {
             let failure = j.0.failure.lock().unwrap_or_else(|p| p.into_inner()).take();

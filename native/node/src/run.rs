@@ -1,5 +1,6 @@
 //! A handle JS keeps on one native run: cancellation flag and rows done.
 
+use arrowshap_core::RunControl;
 use napi_derive::napi;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,6 +12,22 @@ pub struct RunState {
     pub cancel: AtomicBool,
     /// Rows completed so far (reported by the core's progress callback).
     pub rows_done: AtomicU64,
+}
+
+impl RunState {
+    /// Runs `f` under a [`RunControl`] on `threads` threads that stops once this
+    /// run is cancelled and counts the rows the core finishes into
+    /// [`RunState::rows_done`] (what JS polls for progress).
+    pub fn with_control<R>(&self, threads: usize, f: impl FnOnce(&RunControl) -> R) -> R {
+        let progress = |n: usize| {
+            self.rows_done.fetch_add(n as u64, Ordering::Relaxed);
+        };
+        f(&RunControl {
+            threads,
+            cancel: Some(&self.cancel),
+            progress: Some(&progress),
+        })
+    }
 }
 
 /// A native run handle. JS creates one per call, cancels it from an

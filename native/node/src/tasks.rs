@@ -4,11 +4,10 @@ use crate::columns::OwnedColumns;
 use crate::error::guarded;
 use crate::run::RunState;
 use arrowshap_core::shap::Prepared;
-use arrowshap_core::{shap, Ensemble, RunControl};
+use arrowshap_core::{shap, Ensemble, Matrix, RunControl};
 use napi::bindgen_prelude::Float64Array;
 use napi::{Env, Task};
 use napi_derive::napi;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Which computation a task runs.
@@ -59,26 +58,18 @@ pub struct RawResult {
     values: Vec<f64>,
 }
 
-impl Task for ShapTask {
-    type Output = RawResult;
-    type JsValue = ShapResult;
-
-    fn compute(&mut self) -> napi::Result<RawResult> {
-        let state = self.state.clone();
-        let progress = move |n: usize| {
-            state.rows_done.fetch_add(n as u64, Ordering::Relaxed);
-        };
-        let ctl = RunControl {
-            threads: self.threads,
-            cancel: Some(&self.state.cancel),
-            progress: Some(&progress),
-        };
-        let model = &*self.model;
-        let x = self.columns.matrix().map_err(crate::error::to_napi)?;
+impl ShapTask {
+    /// The computation this task's kind names, under `ctl`.
+    fn run(
+        &self,
+        model: &Ensemble,
+        x: &Matrix<'_>,
+        ctl: &RunControl,
+    ) -> arrowshap_core::Result<RawResult> {
         let (m, k, rows) = (model.num_features, model.num_outputs, x.rows());
-        guarded("the SHAP computation", || match &self.kind {
+        match &self.kind {
             ShapKind::Predict => {
-                let v = model.predict_raw(&x, &ctl)?;
+                let v = model.predict_raw(x, ctl)?;
                 Ok(RawResult {
                     rows,
                     outputs: k,
@@ -87,61 +78,57 @@ impl Task for ShapTask {
                 })
             }
             ShapKind::PathDependent => {
-                let s = self.prepared.path_dependent(&x, &ctl)?;
-                Ok(RawResult {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                })
+                let s = self.prepared.path_dependent(x, ctl)?;
+                Ok(s.into())
             }
             ShapKind::Interactions => {
-                let s = self.prepared.interactions(&x, &ctl)?;
-                Ok(RawResult {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                })
+                let s = self.prepared.interactions(x, ctl)?;
+                Ok(s.into())
             }
             ShapKind::Background(bg, false) => {
-                let s = bg.values(model, &x, &ctl)?;
-                Ok(RawResult {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                })
+                let s = bg.values(model, x, ctl)?;
+                Ok(s.into())
             }
             ShapKind::Background(bg, true) => {
-                let s = bg.interactions(model, &x, &ctl)?;
-                Ok(RawResult {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                })
+                let s = bg.interactions(model, x, ctl)?;
+                Ok(s.into())
             }
             ShapKind::InterventionalProbability(bg) => {
                 let b = bg.matrix()?;
-                let s = shap::probability::interventional_probability(model, &x, &b, &ctl)?;
-                Ok(RawResult {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                })
+                let s = shap::probability::interventional_probability(model, x, &b, ctl)?;
+                Ok(s.into())
             }
             ShapKind::Interventional(bg) => {
                 let b = bg.matrix()?;
-                let s = shap::interventional(model, &x, &b, &ctl)?;
-                Ok(RawResult {
-                    rows: s.rows,
-                    outputs: s.outputs,
-                    features: s.features,
-                    values: s.values,
-                })
+                let s = shap::interventional(model, x, &b, ctl)?;
+                Ok(s.into())
             }
+        }
+    }
+}
+
+/// `From` for the core's value containers (same four fields): the values move, no copy.
+macro_rules! raw_result_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for RawResult {
+            fn from(s: $t) -> Self {
+                RawResult { rows: s.rows, outputs: s.outputs, features: s.features, values: s.values }
+            }
+        }
+    )*};
+}
+raw_result_from!(shap::ShapValues, shap::InteractionValues);
+
+impl Task for ShapTask {
+    type Output = RawResult;
+    type JsValue = ShapResult;
+
+    fn compute(&mut self) -> napi::Result<RawResult> {
+        let model = &*self.model;
+        let x = self.columns.matrix().map_err(crate::error::to_napi)?;
+        let state = self.state.clone();
+        state.with_control(self.threads, |ctl| {
+            guarded("the SHAP computation", || self.run(model, &x, ctl))
         })
     }
 
