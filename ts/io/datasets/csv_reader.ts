@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { Field, Float64, makeData, makeVector, RecordBatch, Schema, Struct, Table, Utf8, type Vector } from 'apache-arrow';
 import { z } from 'zod';
-import { ensureExists } from './formats.ts';
+import { checkInputFile } from './formats.ts';
 import { throwIfAborted } from '../../core/abort.ts';
 import { checkBatchRows } from '../../core/batches.ts';
 import { FileReader, fileReaderConfig } from './limit.ts';
@@ -22,6 +22,12 @@ import type { ReadBatchesOptions, Reader } from './reader.ts';
 export const CsvReaderConfig = fileReaderConfig('CsvReader');
 /** `{KIND: CsvReader, path, limit?}` */
 export type CsvReaderConfig = z.infer<typeof CsvReaderConfig>;
+
+/**
+ * Most characters of one CSV line (or field): a file without line breaks is
+ * refused at this size instead of growing one string until memory runs out.
+ */
+export const MAX_CSV_RECORD_CHARS = 2 ** 26;
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
@@ -159,15 +165,16 @@ export class CsvReader extends FileReader implements Reader {
 
   /** The whole file (types inferred from every row) as one record batch. */
   async read(): Promise<Table> {
+    await checkInputFile(this.path, { whole: true });
     for await (const table of this.batches({ batchRows: Infinity })) return table;
     throw new Error(`${this.path}: no rows read`); // unreachable: batches() gives at least one table
   }
 
   async *batches(options: ReadBatchesOptions = {}): AsyncGenerator<Table, void, undefined> {
     const batchRows = checkBatchRows(options.batchRows);
-    await ensureExists(this.path);
+    await checkInputFile(this.path);
     const source = createReadStream(this.path);
-    const parser = parse({ bom: true, relax_column_count: true, info: true, skip_empty_lines: false });
+    const parser = parse({ bom: true, relax_column_count: true, info: true, skip_empty_lines: false, max_record_size: MAX_CSV_RECORD_CHARS });
     source.on('error', (err) => parser.destroy(err));
     source.pipe(parser);
     let header: string[] | undefined;

@@ -2,7 +2,7 @@
  * File formats by extension — the CLI and config contract:
  * `.parquet`, `.csv`, `.arrow` / `.feather` (Arrow IPC file), `.arrows` (Arrow IPC stream).
  */
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 
 /** A table file format. */
@@ -33,11 +33,45 @@ export function formatForPath(path: string): Format {
   return format;
 }
 
-/** Throws `input file not found: PATH` unless `path` exists. */
-export async function ensureExists(path: string, what = 'input file'): Promise<void> {
+/**
+ * Largest input file read whole into memory (a background, `read()`): 2 GiB, the
+ * most one Node buffer reliably holds. Streamed reads (`batches()`) have no limit.
+ */
+export const MAX_WHOLE_READ_BYTES = 2 ** 31;
+
+/**
+ * Checks that `path` is a regular file (following symbolic links) and returns its
+ * size. A directory, FIFO, socket or device (`/dev/zero`, `/dev/stdin`) is
+ * refused: reading one could block forever or never end.
+ * @param options.whole the file is to be read whole: refuse one over {@link MAX_WHOLE_READ_BYTES}.
+ * @throws `input file not found: PATH`, `input file PATH is a directory, not a regular file`, …
+ */
+export async function checkInputFile(path: string, options: { whole?: boolean; what?: string } = {}): Promise<number> {
+  const what = options.what ?? 'input file';
+  let info;
   try {
-    await access(path);
-  } catch {
-    throw new Error(`${what} not found: ${path}`);
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new Error(`${what} not found: ${path}`);
+    throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`);
   }
+  if (!info.isFile()) throw new Error(`${what} ${path} is ${fileKind(info)}, not a regular file`);
+  if (options.whole && info.size > MAX_WHOLE_READ_BYTES) {
+    throw new Error(
+      `${what} ${path} is ${(info.size / 2 ** 30).toFixed(1)} GiB: a file read whole (a background) may hold at most ` +
+        `${MAX_WHOLE_READ_BYTES / 2 ** 30} GiB; sample it down`,
+    );
+  }
+  return info.size;
+}
+
+/** `a directory`, `a FIFO`, … for a file that is not regular. */
+function fileKind(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  return 'not a file';
 }

@@ -1,12 +1,11 @@
-/** Reads Parquet files (parquet-wasm) into Arrow tables, whole or streamed. */
-import { openAsBlob } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { tableFromIPC, type Table } from 'apache-arrow';
-import { ParquetFile, readParquet, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+/** Reads Parquet files (parquet-wasm, in a worker thread) into Arrow tables, whole or streamed. */
+import type { Table } from 'apache-arrow';
 import { z } from 'zod';
-import { ensureExists } from './formats.ts';
+import { checkInputFile } from './formats.ts';
 import { throwIfAborted } from '../../core/abort.ts';
 import { checkBatchRows } from '../../core/batches.ts';
+import type { DecodeTask } from './decode_protocol.ts';
+import { decodeTimeoutMs, IsolatedDecoder } from './isolated_decoder.ts';
 import { emptyTable, FileReader, fileReaderConfig } from './limit.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
 
@@ -15,11 +14,10 @@ export const ParquetReaderConfig = fileReaderConfig('ParquetReader');
 /** `{KIND: ParquetReader, path, limit?}` */
 export type ParquetReaderConfig = z.infer<typeof ParquetReaderConfig>;
 
-/** Largest batch asked of the Parquet decoder: it clamps to the rows in the file. */
-const ONE_BATCH = 2 ** 31 - 1;
-
 /**
- * Reads a Parquet file.
+ * Reads a Parquet file. The decoding runs in a worker thread (see
+ * `isolated_decoder.ts`): a corrupt file — even one that makes the decoder trap or
+ * loop — ends in one error naming the file, and an abort stops it at once.
  *
  * - {@link ParquetReader.read}: the whole file into one Arrow table with a single
  *   record batch, so each numeric column arrives as one contiguous values buffer
@@ -27,85 +25,61 @@ const ONE_BATCH = 2 ** 31 - 1;
  * - {@link ParquetReader.batches}: the file streamed from disk (only the footer
  *   and the row group being decoded are in memory), as tables of at most
  *   `batchRows` rows; a batch never spans two row groups. Each batch is one
- *   record batch copied out of WebAssembly memory, so its float columns are again
- *   viewable without a further copy.
+ *   record batch, so its float columns are again viewable without a copy.
  */
 export class ParquetReader extends FileReader implements Reader {
   protected readonly kind = 'ParquetReader';
   protected readonly formatName = 'Parquet';
 
   async read(): Promise<Table> {
-    await ensureExists(this.path);
-    const bytes = await readFile(this.path);
-    let ipc: Uint8Array;
+    const size = await checkInputFile(this.path, { whole: true });
+    const decoder = await this.decoder();
     try {
-      const options = this.limit === undefined ? { batchSize: ONE_BATCH } : { batchSize: ONE_BATCH, limit: this.limit };
-      ipc = readParquet(bytes, options).intoIPCStream();
-    } catch (err) {
-      throw this.error(err);
+      return (await decoder.table({ op: 'read', task: this.task() }, decodeTimeoutMs(size)))!;
+    } finally {
+      await decoder.close();
     }
-    return tableFromIPC(ipc);
   }
 
   async *batches(options: ReadBatchesOptions = {}): AsyncGenerator<Table, void, undefined> {
     const batchRows = checkBatchRows(options.batchRows);
-    const file = await this.open();
+    await checkInputFile(this.path);
+    const decoder = await this.decoder(options.signal);
     try {
-      const batchSize = Math.min(batchRows, ONE_BATCH);
-      let stream: ReadableStream<WasmRecordBatch>;
-      try {
-        stream = await file.stream(this.limit === undefined ? { batchSize } : { batchSize, limit: this.limit });
-      } catch (err) {
-        throw this.error(err);
-      }
-      const reader = stream.getReader();
+      const { schema } = (await decoder.table({ op: 'open', task: this.task(), batchRows: Math.min(batchRows, 2 ** 31 - 1) }))!;
       let left = this.limit ?? Infinity;
       let given = false;
-      try {
-        while (left > 0) {
-          throwIfAborted(options.signal);
-          let next: ReadableStreamReadResult<WasmRecordBatch>;
-          try {
-            next = await reader.read();
-          } catch (err) {
-            throw this.error(err);
-          }
-          if (next.done) break;
-          let table = tableFromIPC(next.value.intoIPCStream());
-          if (table.numRows === 0) continue;
-          if (table.numRows > left) table = table.slice(0, left);
-          left -= table.numRows;
-          given = true;
-          yield table;
-        }
-      } finally {
-        await reader.cancel().catch(() => undefined);
+      while (left > 0) {
+        throwIfAborted(options.signal);
+        let table = await decoder.table({ op: 'next' });
+        if (!table) break;
+        if (table.numRows === 0) continue;
+        if (table.numRows > left) table = table.slice(0, left);
+        left -= table.numRows;
+        given = true;
+        yield table;
       }
-      if (!given) yield emptyTable(tableFromIPC(file.schema().intoIPCStream()).schema);
+      if (!given) yield emptyTable(schema);
     } finally {
-      file.free();
+      await decoder.close();
     }
   }
 
   async countRows(): Promise<number | undefined> {
-    const file = await this.open();
+    await checkInputFile(this.path);
+    const decoder = await this.decoder();
     try {
-      const rows = file.metadata().fileMetadata().numRows();
-      return this.limit === undefined ? rows : Math.min(rows, this.limit);
+      return await decoder.count();
     } finally {
-      file.free();
+      await decoder.close();
     }
   }
 
-  /** The file opened for random access: only its footer is read here. */
-  private async open(): Promise<ParquetFile> {
-    await ensureExists(this.path);
-    try {
-      return await ParquetFile.fromFile(await openAsBlob(this.path));
-    } catch (err) {
-      throw this.error(err);
-    }
+  private task(): DecodeTask {
+    return { path: this.path, format: 'parquet', limit: this.limit };
   }
 
-
+  private decoder(signal?: AbortSignal): Promise<IsolatedDecoder> {
+    return IsolatedDecoder.start(this.task(), this.formatName, signal);
+  }
 }
