@@ -9,12 +9,16 @@
  *
  * Arrow IPC input is decoded here and written again with Arrow JS's writer, so the
  * main thread only ever decodes well-formed messages this worker wrote.
+ *
+ * A local file is opened here by its path; a file the reader serves (an `s3://`
+ * object, a file of a Parquet dataset: `DecodeTask.served`) is read through
+ * fetch messages to the reader, which reads the bytes with its storage client.
  */
 import { openAsBlob } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
-import { READY, type DecodeReply, type DecodeRequest, type DecodeTask } from './decode_protocol.ts';
+import { isFetchReply, READY, type DecodeReply, type DecodeRequest, type DecodeTask, type FetchReply, type FetchRequest } from './decode_protocol.ts';
 
 /** Largest batch asked of the Parquet decoder: it clamps to the rows in the file. */
 const ONE_BATCH = 2 ** 31 - 1;
@@ -39,6 +43,56 @@ async function arrow(): Promise<ArrowJs> {
   return arrowLib;
 }
 
+/** The fetches of served bytes waiting for the reader's answer, by id. */
+const fetches = new Map<number, { resolve: (bytes: ArrayBuffer) => void; reject: (err: Error) => void }>();
+let lastFetch = 0;
+
+/**
+ * A file whose bytes the reader serves (`DecodeTask.served`), as parquet-wasm
+ * reads it: a size and lazy slices (Blob semantics), each read one
+ * {@link FetchRequest} to the reader.
+ */
+class ServedBlob {
+  constructor(
+    readonly size: number,
+    private readonly start = 0,
+  ) {}
+
+  slice(start = 0, end = this.size): ServedBlob {
+    const clamp = (v: number) => Math.max(0, Math.min(this.size, v < 0 ? this.size + v : v));
+    const s = clamp(start);
+    return new ServedBlob(Math.max(s, clamp(end)) - s, this.start + s);
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.size === 0) return Promise.resolve(new ArrayBuffer(0));
+    const id = ++lastFetch;
+    return new Promise((resolve, reject) => {
+      fetches.set(id, { resolve, reject });
+      parentPort!.postMessage({ fetch: id, start: this.start, end: this.start + this.size } satisfies FetchRequest);
+    });
+  }
+}
+
+/** Settles the fetch a {@link FetchReply} answers. */
+function settleFetch(reply: FetchReply): void {
+  const waiting = fetches.get(reply.fetched);
+  fetches.delete(reply.fetched);
+  if (!waiting) return;
+  if ('bytes' in reply) {
+    const { bytes } = reply;
+    waiting.resolve(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer));
+  } else {
+    waiting.reject(new Error(reply.message));
+  }
+}
+
+/** A Parquet file opened for random access: only its footer is read here. */
+async function openParquet(task: DecodeTask) {
+  const blob = task.served ? (new ServedBlob(task.served.size) as unknown as Blob) : await openAsBlob(task.path);
+  return (await parquet()).ParquetFile.fromFile(blob);
+}
+
 /** The stream of batches opened, and what closes it. */
 let stream: { batches: AsyncIterator<Uint8Array>; close: () => Promise<void> } | undefined;
 
@@ -49,6 +103,7 @@ function noSchema(task: DecodeTask): Error {
 
 /** The whole file as one IPC stream (Parquet: one record batch, so each column is one contiguous buffer). */
 async function readWhole(task: DecodeTask): Promise<Uint8Array> {
+  if (task.served || task.rowGroups) throw new Error('a whole read is of a local file');
   const bytes = await readFile(task.path);
   if (task.format === 'parquet') {
     const options = task.limit === undefined ? { batchSize: ONE_BATCH } : { batchSize: ONE_BATCH, limit: task.limit };
@@ -63,10 +118,35 @@ async function readWhole(task: DecodeTask): Promise<Uint8Array> {
 /** Rows in a Parquet file's footer (after `limit`); `null` for Arrow IPC. */
 async function countRows(task: DecodeTask): Promise<number | null> {
   if (task.format !== 'parquet') return null;
-  const file = await (await parquet()).ParquetFile.fromFile(await openAsBlob(task.path));
+  const file = await openParquet(task);
   try {
     const rows = file.metadata().fileMetadata().numRows();
     return task.limit === undefined ? rows : Math.min(rows, task.limit);
+  } finally {
+    file.free();
+  }
+}
+
+/** Rows of each row group of a Parquet file (its footer). */
+async function rowGroupRows(task: DecodeTask): Promise<number[]> {
+  if (task.format !== 'parquet') throw new Error('only a Parquet file has row groups');
+  const file = await openParquet(task);
+  try {
+    const meta = file.metadata();
+    const rows: number[] = [];
+    for (let i = 0; i < meta.numRowGroups(); i++) rows.push(meta.rowGroup(i).numRows());
+    return rows;
+  } finally {
+    file.free();
+  }
+}
+
+/** A Parquet file's schema as an IPC stream without rows (its footer). */
+async function parquetSchema(task: DecodeTask): Promise<Uint8Array> {
+  if (task.format !== 'parquet') throw new Error('schema requests are for Parquet files');
+  const file = await openParquet(task);
+  try {
+    return file.schema().intoIPCStream();
   } finally {
     file.free();
   }
@@ -76,10 +156,14 @@ async function countRows(task: DecodeTask): Promise<number | null> {
 async function openStream(task: DecodeTask, batchRows: number): Promise<Uint8Array> {
   await closeStream();
   if (task.format === 'parquet') {
-    const file = await (await parquet()).ParquetFile.fromFile(await openAsBlob(task.path));
+    const file = await openParquet(task);
     const schema = file.schema().intoIPCStream();
-    const batchSize = Math.min(batchRows, ONE_BATCH);
-    const reader = (await file.stream(task.limit === undefined ? { batchSize } : { batchSize, limit: task.limit })).getReader();
+    const options = {
+      batchSize: Math.min(batchRows, ONE_BATCH),
+      ...(task.limit === undefined ? {} : { limit: task.limit }),
+      ...(task.rowGroups === undefined ? {} : { rowGroups: task.rowGroups }),
+    };
+    const reader = (await file.stream(options)).getReader();
     stream = {
       batches: (async function* () {
         for (;;) {
@@ -95,6 +179,7 @@ async function openStream(task: DecodeTask, batchRows: number): Promise<Uint8Arr
     };
     return schema;
   }
+  if (task.served) throw new Error('served bytes are for Parquet files');
   const lib = await arrow();
   const handle: FileHandle = await open(task.path, 'r');
   try {
@@ -139,6 +224,10 @@ async function answer(request: DecodeRequest): Promise<DecodeReply> {
       return { ok: true, ipc: await readWhole(request.task) };
     case 'count':
       return { ok: true, count: await countRows(request.task) };
+    case 'layout':
+      return { ok: true, rowGroupRows: await rowGroupRows(request.task) };
+    case 'schema':
+      return { ok: true, ipc: await parquetSchema(request.task) };
     case 'open':
       return { ok: true, ipc: await openStream(request.task, request.batchRows) };
     case 'next': {
@@ -160,10 +249,15 @@ function describe(err: unknown): string {
   return err.name === 'Error' ? err.message : `${err.name}: ${err.message}`;
 }
 
-parentPort!.on('message', (request: DecodeRequest) => {
+parentPort!.on('message', (request: DecodeRequest | FetchReply) => {
+  if (isFetchReply(request)) {
+    settleFetch(request);
+    return;
+  }
   answer(request).then(
     (reply) => parentPort!.postMessage(reply, 'ipc' in reply ? [reply.ipc.buffer as ArrayBuffer] : []),
-    (err: unknown) => parentPort!.postMessage({ ok: false, message: describe(err) } satisfies DecodeReply),
+    (err: unknown) =>
+      parentPort!.postMessage({ ok: false, message: describe(err), fatal: err instanceof WebAssembly.RuntimeError } satisfies DecodeReply),
   );
 });
 // both libraries are loaded before READY: the request clock never counts their loading (slow on a busy machine)

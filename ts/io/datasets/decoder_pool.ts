@@ -2,12 +2,13 @@
  * The decoder workers of this process (see `isolated_decoder.ts`): a read takes
  * an idle worker or starts one, and gives it back when it ended well (the next
  * read then skips the start-up: loading Arrow JS or compiling parquet-wasm's
- * WebAssembly). A worker that failed, timed out or was aborted is terminated,
- * never reused. Idle workers do not keep the process alive and are terminated
+ * WebAssembly) — also after the decoder reported an error in the file (a plain
+ * error leaves the libraries usable). A worker that trapped, died, timed out or
+ * was aborted is terminated, never reused. Idle workers do not keep the process alive and are terminated
  * after {@link IDLE_MS} (releasing their memory, WebAssembly memory included).
  */
 import { Worker } from 'node:worker_threads';
-import { isReady, type DecodeReply, type READY } from './decode_protocol.ts';
+import { isFetchRequest, isReady, type DecodeReply, type FetchRequest, type READY } from './decode_protocol.ts';
 import { workerScriptUrl } from './worker_script.ts';
 
 /** Heap limit of a decoder worker (its data lives in ArrayBuffers and WebAssembly memory, outside this heap). */
@@ -21,6 +22,8 @@ const IDLE_MS = 5_000;
 export interface DecoderOwner {
   /** A reply to the pending request. */
   onReply(reply: DecodeReply): void;
+  /** The worker asks for bytes of the file the reader serves. */
+  onFetch(request: FetchRequest): void;
   /** The worker died (an uncaught error, a trap, its heap limit, an exit): `message` says how. */
   onFailure(message: string): void;
 }
@@ -48,10 +51,12 @@ export class DecoderThread {
     this.worker.stdout.resume();
     this.worker.stderr.resume();
     this.worker.unref();
-    this.worker.on('message', (message: DecodeReply | typeof READY) => {
+    this.worker.on('message', (message: DecodeReply | FetchRequest | typeof READY) => {
       if (isReady(message)) {
         this.ready = true;
         for (const fn of this.readyWaiters.splice(0)) fn();
+      } else if (isFetchRequest(message)) {
+        this.owner?.onFetch(message);
       } else {
         this.owner?.onReply(message);
       }
@@ -120,10 +125,14 @@ export async function acquireDecoder(owner: DecoderOwner): Promise<DecoderThread
   return thread;
 }
 
-/** Gives a worker back after a read: parked for reuse when `healthy`, else terminated. */
+/**
+ * Gives a worker back after a read: parked for reuse when `healthy`, else
+ * terminated (not awaited: a thread stuck in a loop may take a while to stop,
+ * and the read's error need not wait for it).
+ */
 export async function releaseDecoder(thread: DecoderThread, healthy: boolean): Promise<void> {
   if (!healthy || thread.dead || idle.length >= MAX_IDLE) {
-    await thread.terminate();
+    void thread.terminate();
     return;
   }
   thread.park();

@@ -2,13 +2,18 @@
  * A Parquet dataset: one file, a directory of `.parquet` files, or an `s3://`
  * object or prefix, read through parquet-wasm's async reader over ranged reads
  * (only the footers and the row groups asked for are fetched), optionally
- * restricted to some row groups of some files (a shard's share).
+ * restricted to some row groups of some files (a shard's share). The decoding
+ * runs in a worker thread (`isolated_decoder.ts`) that asks this thread for the
+ * byte ranges it needs: a corrupt file is one error naming it, never a crash.
  */
-import { Table, tableFromIPC } from 'apache-arrow';
-import { ParquetFile, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import { Table } from 'apache-arrow';
 import { throwIfAborted } from '../../core/abort.ts';
 import { checkBatchRows } from '../../core/batches.ts';
 import { isDirectoryPath, listFiles, openBlob, type ByteCounter } from '../storage/files.ts';
+import { isObjectUrl } from '../storage/url.ts';
+import type { DecodeTask } from './decode_protocol.ts';
+import { checkInputFile } from './formats.ts';
+import { IsolatedDecoder } from './isolated_decoder.ts';
 import { describeLimit, emptyTable } from './limit.ts';
 import { sameColumns } from './output.ts';
 import type { ReadBatchesOptions, Reader } from './reader.ts';
@@ -44,14 +49,22 @@ export interface ParquetDatasetOptions {
   rows?: number;
 }
 
-/** Opens a Parquet file (local or `s3://`) for ranged reads; errors name the file. */
-async function openParquet(path: string, counter?: ByteCounter): Promise<ParquetFile> {
-  const blob = await openBlob(path, counter);
-  try {
-    return await ParquetFile.fromFile(blob as unknown as Blob);
-  } catch (err) {
-    throw new Error(`cannot read ${path} as Parquet: ${err instanceof Error ? err.message : String(err)}`);
-  }
+/**
+ * A decoder (a worker thread, see `isolated_decoder.ts`) for the Parquet file
+ * `path` (local or `s3://`, optionally only some row groups, the first `limit`
+ * rows), whose bytes this thread reads for it (ranged reads through
+ * {@link openBlob}, counted in `counter`). Errors name the file.
+ */
+async function openParquet(
+  path: string,
+  options: { counter?: ByteCounter; rowGroups?: number[]; limit?: number; signal?: AbortSignal } = {},
+): Promise<IsolatedDecoder> {
+  if (!isObjectUrl(path)) await checkInputFile(path);
+  const blob = await openBlob(path, options.counter);
+  const task: DecodeTask = { path, format: 'parquet', served: { size: blob.size } };
+  if (options.rowGroups) task.rowGroups = options.rowGroups;
+  if (options.limit !== undefined && Number.isFinite(options.limit)) task.limit = options.limit;
+  return IsolatedDecoder.start(task, 'Parquet', options.signal, blob);
 }
 
 /** The files of a dataset path: the `.parquet` files of a directory/prefix (sorted by name), or the one file. */
@@ -66,14 +79,11 @@ export async function parquetFiles(path: string): Promise<string[]> {
 export async function parquetLayout(path: string, counter?: ByteCounter): Promise<ParquetFileLayout[]> {
   const layouts: ParquetFileLayout[] = [];
   for (const file of await parquetFiles(path)) {
-    const pf = await openParquet(file, counter);
+    const decoder = await openParquet(file, { counter });
     try {
-      const meta = pf.metadata();
-      const rowGroupRows: number[] = [];
-      for (let i = 0; i < meta.numRowGroups(); i++) rowGroupRows.push(meta.rowGroup(i).numRows());
-      layouts.push({ path: file, rowGroupRows });
+      layouts.push({ path: file, rowGroupRows: await decoder.layout() });
     } finally {
-      pf.free();
+      await decoder.close();
     }
   }
   return layouts;
@@ -127,48 +137,36 @@ export class ParquetDatasetReader implements Reader {
     for (const part of parts) {
       if (left <= 0) break;
       if (part.rowGroups?.length === 0) continue;
-      const file = await openParquet(part.path, this.bytesRead);
+      const decoder = await openParquet(part.path, { counter: this.bytesRead, rowGroups: part.rowGroups, limit: left, signal: options.signal });
       try {
-        const fileSchema = tableFromIPC(file.schema().intoIPCStream());
+        const fileSchema = (await decoder.table({ op: 'open', task: decoder.task, batchRows: batchSize }))!;
         if (schemaTable && !sameColumns(schemaTable.schema, fileSchema.schema)) {
           throw new Error(`${part.path} does not have the columns of ${parts[0].path}: every file of ${this.path} must have the same columns`);
         }
         schemaTable ??= fileSchema;
-        const stream = await file.stream({ batchSize, ...(part.rowGroups ? { rowGroups: part.rowGroups } : {}) });
-        const reader = stream.getReader();
-        try {
-          while (left > 0) {
-            throwIfAborted(options.signal);
-            let next: ReadableStreamReadResult<WasmRecordBatch>;
-            try {
-              next = await reader.read();
-            } catch (err) {
-              throw new Error(`cannot read ${part.path} as Parquet: ${err instanceof Error ? err.message : String(err)}`);
-            }
-            if (next.done) break;
-            let table = tableFromIPC(next.value.intoIPCStream());
-            if (table.numRows === 0) continue;
-            if (table.numRows > left) table = table.slice(0, left);
-            left -= table.numRows;
-            given = true;
-            yield table;
-          }
-        } finally {
-          await reader.cancel().catch(() => undefined);
+        while (left > 0) {
+          throwIfAborted(options.signal);
+          let table = await decoder.table({ op: 'next' });
+          if (!table) break;
+          if (table.numRows === 0) continue;
+          if (table.numRows > left) table = table.slice(0, left);
+          left -= table.numRows;
+          given = true;
+          yield table;
         }
       } finally {
-        file.free();
+        await decoder.close();
       }
     }
     if (!given) {
       if (!schemaTable) {
         // A share without row groups still has the dataset's columns: read the first file's footer.
         const first = parts[0]?.path ?? (await parquetFiles(this.path))[0];
-        const file = await openParquet(first, this.bytesRead);
+        const decoder = await openParquet(first, { counter: this.bytesRead, signal: options.signal });
         try {
-          schemaTable = tableFromIPC(file.schema().intoIPCStream());
+          schemaTable = (await decoder.table({ op: 'schema', task: decoder.task }))!;
         } finally {
-          file.free();
+          await decoder.close();
         }
       }
       yield emptyTable(schemaTable.schema);
