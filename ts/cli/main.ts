@@ -12,6 +12,8 @@
  * several invalid keys gives one line per key; a mistyped command or option is
  * named with a suggestion, `./usage.ts`), exit code 1; `--verbose` adds the stack.
  * `-h`/`--help` and `--version` work on every command. Ctrl-C aborts the native work: nothing is written, exit code 130.
+ * A run killed or interrupted after some batches resumes after the last one when run
+ * again (`run`, `explain`; `--restart` starts over: `../jobs/checkpoint.ts`).
  * A progress bar is drawn on stderr while samples are explained, when stderr
  * is a terminal.
  */
@@ -77,6 +79,13 @@ function checkIntegerFlags(args: Record<string, unknown>, flags: readonly string
  * 128 + the number. A second signal exits at once.
  */
 export const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
+/** `--restart` of `run` and `explain`. */
+const RESTART_OPTION = {
+  type: 'boolean',
+  default: false,
+  describe: 'discard the checkpoint of an interrupted run of the same config and start from the first batch (a rerun resumes by default)',
+} as const;
 
 /** Options of `arrowshap explain`. */
 export interface ExplainArgs {
@@ -241,7 +250,8 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('shard', {
             type: 'string',
             describe: 'run shard I of N (0-based, e.g. 3/8), or auto: from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX',
-          }),
+          })
+          .option('restart', RESTART_OPTION),
       async (args) => {
         if (args.schema) {
           out(JSON.stringify(configJsonSchema(), null, 2));
@@ -257,7 +267,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           return;
         }
         const Kind = config.job.explainer.shard !== undefined ? ShardedExplanationsJob : ExplanationsJob;
-        const job = new Kind(config.job, { signal: controller.signal, onProgress: bar.onProgress });
+        const job = new Kind(config.job, { signal: controller.signal, onProgress: bar.onProgress, restart: args.restart });
         await job.execute();
       },
     )
@@ -298,12 +308,14 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
           .option('include-inputs', { type: 'boolean', describe: 'add the feature values to the samples table (input.<feature> columns)' })
           .option('raw-columns', { type: 'boolean', describe: 'scikit-learn pipelines: add one raw.<column> column per raw input column (sum of its encoded features\' SHAP)' })
           .option('report', { type: 'string', describe: 'write a self-contained HTML report (charts, model card) here' })
-          .option('model-output', { choices: MODEL_OUTPUTS, describe: 'raw (margin, default) or probability (tree-interventional, as shap model_output="probability")' }),
+          .option('model-output', { choices: MODEL_OUTPUTS, describe: 'raw (margin, default) or probability (tree-interventional, as shap model_output="probability")' })
+          .option('restart', RESTART_OPTION),
       async (args) => {
         checkIntegerFlags(args, ['limit', 'threads', 'nsamples', 'batch-rows']);
         const job = new ExplanationsJob(explainJobConfig(args), {
           signal: controller.signal,
           onProgress: bar.onProgress,
+          restart: args.restart,
         });
         await job.execute();
       },

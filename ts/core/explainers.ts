@@ -262,6 +262,22 @@ export interface ExplainBatchOptions {
   ids?: IdColumn;
 }
 
+/** What a {@link SamplesExplainer} has accumulated after some batches ({@link SamplesExplainer.state}). */
+export interface ExplainerState {
+  /** Rows explained (the next batch's row offset). */
+  rows: number;
+  /** Batches explained. */
+  batches: number;
+  /** Σ|SHAP| per feature so far. */
+  sumAbs: Float64Array;
+  /** Σ base value per output so far. */
+  sumBase: Float64Array;
+  /** Warnings so far. */
+  warnings: string[];
+  /** Whether any batch ran on the GPU. */
+  usedGpu: boolean;
+}
+
 /** One batch's output record batches. */
 export interface ExplainedBatch {
   /** Rows of the batch. */
@@ -433,6 +449,43 @@ export class SamplesExplainer {
       signal: options.signal,
     });
     return this.tables;
+  }
+
+  /**
+   * What the batches so far have accumulated (rows, batches, running sums,
+   * warnings, whether a GPU ran): a checkpoint keeps it so that a resumed run
+   * continues where this one stopped ({@link restore}).
+   */
+  state(): ExplainerState {
+    return {
+      rows: this.rows,
+      batches: this.batches,
+      sumAbs: this.sumAbs.slice(),
+      sumBase: this.sumBase.slice(),
+      warnings: [...this.warnings],
+      usedGpu: this.usedGpu,
+    };
+  }
+
+  /**
+   * Continues from a {@link state} taken after some batches (by an earlier run of
+   * the same config, model and input): the next batch is numbered from
+   * `state.rows` and the sums go on from `state`'s. Only before the first batch.
+   * @throws when batches were explained already or the sums do not fit the model.
+   */
+  restore(state: ExplainerState): void {
+    if (this.batches > 0) throw new Error('SamplesExplainer.restore: batches were explained already');
+    if (state.sumAbs.length !== this.model.numFeatures || state.sumBase.length !== this.model.numOutputs) {
+      throw new Error(
+        `SamplesExplainer.restore: the state has ${state.sumAbs.length} features and ${state.sumBase.length} outputs, the model ${this.model.numFeatures} and ${this.model.numOutputs}`,
+      );
+    }
+    this.rows = state.rows;
+    this.batches = state.batches;
+    this.sumAbs = state.sumAbs.slice();
+    this.sumBase = state.sumBase.slice();
+    this.warnings.splice(0, this.warnings.length, ...state.warnings);
+    this.usedGpu = state.usedGpu;
   }
 
   /** What the batches so far add up to. */

@@ -61,6 +61,8 @@ import {
 } from './explanations_types.ts';
 import { checkDistinctPaths } from './distinct_paths.ts';
 import { JobOutputs, type OutputSpec } from './outputs.ts';
+import { Checkpoint, checkpointDir } from './checkpoint.ts';
+import { checkpointKey } from './checkpoint_key.ts';
 import { ReportCollector } from '../report/collector.ts';
 import { configureObjectStorage } from '../io/storage/s3.ts';
 import { storageOptions } from '../io/storage/config.ts';
@@ -125,6 +127,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
   alerts?: Alerts;
   private timings = emptyTimings();
   private outputs = new JobOutputs([]);
+  /** The run's checkpoint (step 5 on; see `checkpoint.ts`). */
+  private checkpoint?: Checkpoint;
 
   constructor(config: ExplanationsJobConfigInput | ExplanationsJobConfig, options: ExplanationsJobOptions = {}) {
     super();
@@ -185,6 +189,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       };
     } catch (err) {
       await this.outputs.abort();
+      await this.checkpoint?.release();
       // An abort seen by a reader (the signal's DOMException) reads like the native one.
       const signal = this.options.signal;
       throw signal?.aborted && !(err instanceof Error && err.name === 'AbortError') ? abortError(signal) : err;
@@ -327,6 +332,10 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     logger.info(
       `[5/7] explaining samples (${plan.algorithm} on ${plan.device}) in batches of ${plan.batchRows} rows, streaming to ${this.outputs.paths(streamed)}`,
     );
+    const checkpoint = await this.step('write', () => this.openCheckpoint(loaded, inputs));
+    const resumable = checkpoint?.resumable;
+    if (resumable) explaining.restore(resumable.state);
+    const inputRowsDone: number[] = [];
     await this.step('write', () => this.outputs.open());
     const samplesOut = this.outputs.get('samples_explanations')!;
     const interactionsOut = this.outputs.get('interactions_explanations');
@@ -348,7 +357,19 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         current === inputs.first
           ? [loaded.firstColumns, inputs.firstIds]
           : await this.step('validate', () => [modelColumns(model, current, { source: config.inputs_samples.path }), this.idsOf(current)] as const);
-      const out = current.numRows > 0 ? await this.step('explainSamples', () => explaining.explainBatch(columns, { ids })) : undefined;
+      const replay = resumable !== undefined && batchCount < resumable.inputRows.length;
+      if (replay && current.numRows !== resumable.inputRows[batchCount]) {
+        throw new Error(
+          `${plan.inputs.describe()}: batch ${batchCount + 1} has ${current.numRows} rows, the checkpoint ${checkpoint!.dir} recorded ` +
+            `${resumable.inputRows[batchCount]}: the input changed since; run again with --restart`,
+        );
+      }
+      const out =
+        current.numRows === 0
+          ? undefined
+          : replay
+            ? await this.step('read', () => checkpoint!.load(batchCount, interactionsOut !== undefined))
+            : await this.step('explainSamples', () => explaining.explainBatch(columns, { ids }));
       if (out) {
         await this.step('write', async () => {
           await samplesOut.write(out.samples);
@@ -356,11 +377,19 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         });
         report?.add(out.samples, columns, out.interactions);
       }
+      inputRowsDone.push(current.numRows);
+      if (checkpoint && !replay) await this.step('write', () => checkpoint.save(batchCount, inputRowsDone, out, explaining.state()));
       kept &&= inputRows + current.numRows <= plan.keepRows;
       if (kept) keeping!.add(current, out);
       inputRows += current.numRows;
       const next = await this.step('read', () => inputs.batches.next());
       batch = next.done ? undefined : next.value;
+    }
+    if (resumable && batchCount < resumable.inputRows.length) {
+      throw new Error(
+        `${plan.inputs.describe()} gave ${batchCount} batches, the checkpoint ${checkpoint!.dir} recorded ${resumable.inputRows.length} done: ` +
+          'the input changed since; run again with --restart',
+      );
     }
     options.onProgress?.(inputRows * plan.passes, inputRows * plan.passes);
     const samples = explaining.summary();
@@ -419,6 +448,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         await writeReport(resolve(reportConfig.path), html);
         paths.report = resolve(reportConfig.path);
       }
+      await this.checkpoint?.remove(); // published: nothing left to resume
+      this.checkpoint = undefined;
       return paths;
     });
     return { modelsExplanations, written };
@@ -439,6 +470,28 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       }
     });
     return { fields, sent };
+  }
+
+  /**
+   * Opens the run's checkpoint (beside the samples output) for this config, model
+   * and input; logs where a resumed run starts. None when `options.checkpoint` is false.
+   */
+  private async openCheckpoint(loaded: Loaded, inputs: Inputs): Promise<Checkpoint | undefined> {
+    const { config, options, logger } = this;
+    if (options.checkpoint === false) return undefined;
+    const key = await checkpointKey(config, loaded.modelVersion);
+    const checkpoint = await Checkpoint.open(checkpointDir(config.samples_explanations.path), key, { restart: options.restart, logger });
+    this.checkpoint = checkpoint;
+    const done = checkpoint?.resumable;
+    if (done) {
+      const rows = done.inputRows.reduce((a, b) => a + b, 0);
+      const of = inputs.expectedRows === undefined ? '' : ` of ${inputs.expectedRows}`;
+      logger.info(
+        `resuming from batch ${done.inputRows.length + 1}: batches 1..${done.inputRows.length} (${rows}${of} rows) were done by an earlier run, ` +
+          `replayed from the checkpoint ${checkpoint.dir} (--restart discards it)`,
+      );
+    }
+    return checkpoint;
   }
 
   /** The outputs the config names, with their schemas (a batch's rows per row group). */

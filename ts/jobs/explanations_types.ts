@@ -40,6 +40,15 @@ export interface ExplanationsJobOptions {
    * (default {@link DEFAULT_KEEP_ROWS}). The files are written either way.
    */
   keepTables?: boolean | number;
+  /**
+   * Keep a checkpoint after each batch, beside the samples output (default
+   * `true`): a run killed at any moment and run again with the same config,
+   * model and input resumes after its last completed batch, with the same
+   * output bytes (see `checkpoint.ts`). `false`: no checkpoint is kept or read.
+   */
+  checkpoint?: boolean;
+  /** Discard the checkpoint of an earlier run and start from the first batch (CLI `--restart`). */
+  restart?: boolean;
 }
 
 /** Milliseconds spent in each step; the streamed steps (read, validate, explainSamples, write) are summed over the batches. */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readText } from '../io/storage/files.ts';
 import { joinLocation } from '../io/storage/url.ts';
+import { canonical } from '../config/canonical.ts';
 import type { ExplanationsJobConfig } from '../config/job.ts';
 import { partName, type Shard } from './spec.ts';
 
@@ -40,20 +41,6 @@ export interface ShardSummary {
 /** The summary file of `shard` in the dataset directory `dir`. */
 export function summaryPath(dir: string, shard: Pick<Shard, 'index' | 'count'>): string {
   return joinLocation(dir, '_shards', `${partName(shard)}.json`);
-}
-
-/** Keys sorted at every level, for a stable hash. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
 }
 
 /**
