@@ -124,21 +124,23 @@ interface CliRun {
 }
 
 /**
- * Runs `arrowshap run CONFIG [args]`; with `killAfterMs`, sends SIGKILL that long
- * after the first checkpoint appears in `checkpointDir` (polled every 2 ms).
+ * Runs `arrowshap run CONFIG [args]`; with `kill`, sends SIGKILL `kill.delayMs`
+ * after the checkpoint in `kill.checkpointDir` records `kill.batches` batches
+ * (polled every 2 ms): anywhere in a batch, its write or its checkpoint.
  */
-function cli(args: string[], opts: { killAfterMs?: number; checkpointDir?: string } = {}): Promise<CliRun> {
+function cli(args: string[], opts: { kill?: { checkpointDir: string; batches: number; delayMs: number } } = {}): Promise<CliRun> {
+  const kill = opts.kill;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.stdout.resume();
     let poll: NodeJS.Timeout | undefined;
-    if (opts.killAfterMs !== undefined) {
+    if (kill) {
       poll = setInterval(() => {
-        if (batchesIn(opts.checkpointDir!) > 0) {
+        if (batchesIn(kill.checkpointDir) >= kill.batches) {
           clearInterval(poll);
-          setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+          setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
         }
       }, 2);
     }
@@ -157,10 +159,9 @@ for (const [format, seeds] of [
   test(`SIGKILL at random moments, rerun: ${format} outputs byte-identical to an uninterrupted run (seeds ${seeds.join(', ')})`, async (t) => {
     t.timeout(240_000);
     const { dir, config, checkpoint } = await setup(t, format, { interactions: format === 'parquet' });
-    const started = performance.now();
     await runJob(config('reference'));
-    const runMs = performance.now() - started;
     let resumed = 0;
+    let killed = 0;
     for (const seed of seeds) {
       const out = `seed-${seed}`;
       const file = join(dir, `${out}.json`);
@@ -168,12 +169,15 @@ for (const [format, seeds] of [
       const rand = random(seed);
       for (let kill = 0; kill < 2; kill++) {
         const before = batchesIn(checkpoint(out));
-        const r = await cli(['run', file], { killAfterMs: Math.floor(rand() * runMs), checkpointDir: checkpoint(out) });
+        // once this run has done 1 to ~half of the batches left, plus 0-50 ms
+        const batches = before + 1 + Math.floor((rand() * (40 - before)) / 2);
+        const r = await cli(['run', file], { kill: { checkpointDir: checkpoint(out), batches, delayMs: Math.floor(rand() * 50) } });
         if (r.signal !== 'SIGKILL') {
           t.is(r.code, 0, r.stderr); // finished before the kill
           break;
         }
-        t.true(batchesIn(checkpoint(out)) >= before, 'a kill never loses a completed batch');
+        killed++;
+        t.true(batchesIn(checkpoint(out)) >= batches, 'a kill never loses a completed batch');
       }
       const kept = batchesIn(checkpoint(out));
       const r = await cli(['run', file]);
@@ -184,7 +188,7 @@ for (const [format, seeds] of [
       }
       await assertSameFiles(t, join(dir, out), join(dir, 'reference'));
     }
-    t.true(resumed > 0, 'at least one seed resumed');
+    t.true(killed >= seeds.length && resumed > 0, `${killed} kills, ${resumed} resumed runs`);
   });
 }
 

@@ -89,7 +89,8 @@ const OWNER = 'owner';
 export class Checkpoint {
   /** What an earlier run completed (undefined: this run starts from the first batch). */
   readonly resumable?: Resumable;
-  private saved = false;
+  /** Batches the checkpoint records (an earlier run's, then this run's). */
+  batchesDone = 0;
 
   private constructor(
     /** The checkpoint directory. */
@@ -98,7 +99,7 @@ export class Checkpoint {
     resumable?: Resumable,
   ) {
     this.resumable = resumable;
-    this.saved = resumable !== undefined;
+    this.batchesDone = resumable?.inputRows.length ?? 0;
   }
 
   /**
@@ -183,7 +184,7 @@ export class Checkpoint {
     } catch (err) {
       throw new Error(`cannot write the checkpoint ${this.dir}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    this.saved = true;
+    this.batchesDone = inputRows.length;
   }
 
   private async write(index: number, inputRows: number[], out: KeptBatch | undefined, state: ExplainerState): Promise<void> {
@@ -215,7 +216,7 @@ export class Checkpoint {
 
   /** Lets go of the checkpoint after a failure: kept for the next run when a batch was saved, else removed. */
   async release(): Promise<void> {
-    if (this.saved) await rm(join(this.dir, OWNER), { force: true }).catch(() => undefined);
+    if (this.batchesDone > 0) await rm(join(this.dir, OWNER), { force: true }).catch(() => undefined);
     else await this.remove().catch(() => undefined);
   }
 }

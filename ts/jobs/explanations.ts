@@ -7,7 +7,7 @@
  * 3. {@link ExplanationsJob.loadModel}: resolve and load the model, check the inputs' feature columns against it
  *    (a LightGBM model's stored names matched to the user's columns, see `core/lightgbm_names.ts`);
  * 4. {@link ExplanationsJob.explainModel}: global importances (the model table);
- * 5. {@link ExplanationsJob.explainSamples}: SHAP values of every sample, batch by batch, streamed to the outputs;
+ * 5. {@link ExplanationsJob.explainSamples}: SHAP values of every sample, batch by batch, streamed to the outputs (and checkpointed);
  * 6. {@link ExplanationsJob.write}: the model table, then every output committed together;
  * 7. {@link ExplanationsJob.notify}: the alert, with key figures.
  *
@@ -30,6 +30,13 @@
  * (Ctrl-C) before step 6 ends leaves no output file, never a partial one. The
  * alert is sent after the outputs are in place; an alert that cannot be
  * delivered is logged as a warning and the run succeeds.
+ *
+ * Each batch done is also recorded in a checkpoint beside the samples output
+ * (`checkpoint.ts`): a run killed at any moment and run again with the same
+ * config, model and input replays the recorded batches through the writers and
+ * explains from the next one on, publishing the bytes an uninterrupted run
+ * would (option `restart` / `--restart` starts over). The checkpoint is removed
+ * once the outputs are published.
  */
 import { resolve } from 'node:path';
 import * as arrow from 'apache-arrow';
@@ -129,6 +136,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
   private outputs = new JobOutputs([]);
   /** The run's checkpoint (step 5 on; see `checkpoint.ts`). */
   private checkpoint?: Checkpoint;
+  /** The checkpoint save in flight (the last batch's). */
+  private saving?: Promise<void>;
 
   constructor(config: ExplanationsJobConfigInput | ExplanationsJobConfig, options: ExplanationsJobOptions = {}) {
     super();
@@ -189,7 +198,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       };
     } catch (err) {
       await this.outputs.abort();
-      await this.checkpoint?.release();
+      await this.releaseCheckpoint();
       // An abort seen by a reader (the signal's DOMException) reads like the native one.
       const signal = this.options.signal;
       throw signal?.aborted && !(err instanceof Error && err.name === 'AbortError') ? abortError(signal) : err;
@@ -378,7 +387,12 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         report?.add(out.samples, columns, out.interactions);
       }
       inputRowsDone.push(current.numRows);
-      if (checkpoint && !replay) await this.step('write', () => checkpoint.save(batchCount, inputRowsDone, out, explaining.state()));
+      if (checkpoint && !replay) {
+        // one save in flight: the previous batch's went on while this batch was explained
+        await this.step('write', () => this.saving);
+        this.saving = checkpoint.save(batchCount, [...inputRowsDone], out, explaining.state());
+        this.saving.catch(() => undefined); // awaited before the next save, the commit, or in run()'s cleanup
+      }
       kept &&= inputRows + current.numRows <= plan.keepRows;
       if (kept) keeping!.add(current, out);
       inputRows += current.numRows;
@@ -391,6 +405,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
           'the input changed since; run again with --restart',
       );
     }
+    await this.step('write', () => this.saving);
     options.onProgress?.(inputRows * plan.passes, inputRows * plan.passes);
     const samples = explaining.summary();
     for (const warning of samples.warnings) logger.warn(warning);
@@ -472,12 +487,24 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     return { fields, sent };
   }
 
+  /** After a failure: lets the save in flight end, then keeps the checkpoint for the next run (or removes an empty one). */
+  private async releaseCheckpoint(): Promise<void> {
+    await this.saving?.catch(() => undefined);
+    const done = this.checkpoint?.batchesDone ?? 0;
+    if (done > 0) this.logger.info(`checkpoint ${this.checkpoint!.dir} kept: run the same config again to resume after batch ${done} (--restart starts over)`);
+    await this.checkpoint?.release();
+    this.checkpoint = undefined;
+    this.saving = undefined;
+  }
+
   /**
    * Opens the run's checkpoint (beside the samples output) for this config, model
    * and input; logs where a resumed run starts. None when `options.checkpoint` is false.
    */
   private async openCheckpoint(loaded: Loaded, inputs: Inputs): Promise<Checkpoint | undefined> {
     const { config, options, logger } = this;
+    this.checkpoint = undefined;
+    this.saving = undefined;
     if (options.checkpoint === false) return undefined;
     const key = await checkpointKey(config, loaded.modelVersion);
     const checkpoint = await Checkpoint.open(checkpointDir(config.samples_explanations.path), key, { restart: options.restart, logger });
