@@ -297,3 +297,17 @@ test('a killed shard resumes: its part is byte-identical to an uninterrupted sha
   t.true(got.equals(want), 'the resumed part is the uninterrupted one');
   t.deepEqual((await readdir(join(dir, 'out', 'samples'))).sort(), ['_shards', part]);
 });
+
+test('a checkpoint that cannot be kept costs the resume, not the run: a warning, the same outputs', async (t) => {
+  t.timeout(60_000);
+  const { dir, config, checkpoint } = await setup(t, 'csv');
+  await runJob(config('reference'));
+  await mkdir(join(dir, 'out'), { recursive: true });
+  await writeFile(checkpoint('out'), 'a file where the checkpoint directory goes');
+  const { logs } = await runJob(config('out'));
+  t.regex(logs, /no checkpoint \(.*\.samples\.csv\.checkpoint: .*\): this run cannot be resumed if interrupted/);
+  t.is(await readFile(checkpoint('out'), 'utf8'), 'a file where the checkpoint directory goes');
+  for (const name of ['samples.csv', 'models.parquet']) {
+    t.true((await readFile(join(dir, 'out', name))).equals(await readFile(join(dir, 'reference', name))), name);
+  }
+});

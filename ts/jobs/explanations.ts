@@ -345,6 +345,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     const resumable = checkpoint?.resumable;
     if (resumable) explaining.restore(resumable.state);
     const inputRowsDone: number[] = [];
+    let checkpointFailed = false;
     await this.step('write', () => this.outputs.open());
     const samplesOut = this.outputs.get('samples_explanations')!;
     const interactionsOut = this.outputs.get('interactions_explanations');
@@ -387,11 +388,14 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         report?.add(out.samples, columns, out.interactions);
       }
       inputRowsDone.push(current.numRows);
-      if (checkpoint && !replay) {
+      if (checkpoint && !replay && !checkpointFailed) {
         // one save in flight: the previous batch's went on while this batch was explained
         await this.step('write', () => this.saving);
-        this.saving = checkpoint.save(batchCount, [...inputRowsDone], out, explaining.state());
-        this.saving.catch(() => undefined); // awaited before the next save, the commit, or in run()'s cleanup
+        // a checkpoint that cannot be written costs the resume, not the run
+        this.saving = checkpoint.save(batchCount, [...inputRowsDone], out, explaining.state()).catch((err: unknown) => {
+          checkpointFailed = true;
+          logger.warn(`${err instanceof Error ? err.message : String(err)}; the run goes on without checkpoints`);
+        });
       }
       kept &&= inputRows + current.numRows <= plan.keepRows;
       if (kept) keeping!.add(current, out);
@@ -506,8 +510,15 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
     this.checkpoint = undefined;
     this.saving = undefined;
     if (options.checkpoint === false) return undefined;
-    const key = await checkpointKey(config, loaded.modelVersion);
-    const checkpoint = await Checkpoint.open(checkpointDir(config.samples_explanations.path), key, { restart: options.restart, logger });
+    const dir = checkpointDir(config.samples_explanations.path);
+    let checkpoint: Checkpoint | undefined;
+    try {
+      checkpoint = await Checkpoint.open(dir, await checkpointKey(config, loaded.modelVersion), { restart: options.restart, logger });
+    } catch (err) {
+      // e.g. a read-only cache directory: the run goes on, it just cannot be resumed
+      logger.warn(`no checkpoint (${dir}: ${err instanceof Error ? err.message : String(err)}): this run cannot be resumed if interrupted`);
+      return undefined;
+    }
     this.checkpoint = checkpoint;
     const done = checkpoint?.resumable;
     if (done) {
@@ -515,7 +526,7 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
       const of = inputs.expectedRows === undefined ? '' : ` of ${inputs.expectedRows}`;
       logger.info(
         `resuming from batch ${done.inputRows.length + 1}: batches 1..${done.inputRows.length} (${rows}${of} rows) were done by an earlier run, ` +
-          `replayed from the checkpoint ${checkpoint.dir} (--restart discards it)`,
+          `replayed from the checkpoint ${dir} (--restart discards it)`,
       );
     }
     return checkpoint;
