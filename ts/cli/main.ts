@@ -263,6 +263,7 @@ export async function main(argv: string[], streams: CliStreams = process): Promi
         const config = await loadAnyConfig(args.config, sets);
         if (args.verbose) config.job.logger.level = 'debug';
         if (config.job.KIND === 'CompareJob') {
+          if (args.restart) throw new UsageError('--restart: a CompareJob keeps no checkpoint (only an ExplanationsJob resumes)');
           await new CompareJob(config.job, { signal: controller.signal }).execute();
           return;
         }

@@ -467,7 +467,8 @@ export class ExplanationsJob extends Job<ExplanationsJobOutput> {
         await writeReport(resolve(reportConfig.path), html);
         paths.report = resolve(reportConfig.path);
       }
-      await this.checkpoint?.remove(); // published: nothing left to resume
+      // published: nothing left to resume (a checkpoint that cannot be removed is a warning, the outputs are in place)
+      await this.checkpoint?.remove().catch((err: unknown) => this.logger.warn(`checkpoint ${this.checkpoint!.dir} not removed: ${err instanceof Error ? err.message : String(err)}`));
       this.checkpoint = undefined;
       return paths;
     });
