@@ -202,3 +202,37 @@ fn pickles_and_other_files_are_refused_with_a_hint() {
         .to_string();
     assert!(e.contains("x.skops") && e.contains("zip"), "{e}");
 }
+
+/// The structured `nodes` array of a fixture's tree (its entry name and the offset of
+/// its first record), for tests that edit node records in place.
+fn node_records(e: &[(String, Vec<u8>)]) -> (usize, usize) {
+    let i = e
+        .iter()
+        .position(|(_, b)| b.windows(10).any(|w| w == b"left_child"))
+        .expect("a nodes array");
+    let b = &e[i].1;
+    // .npy v1: magic (6), version (2), header length (u16 LE), header
+    let header = u16::from_le_bytes([b[8], b[9]]) as usize;
+    (i, 10 + header)
+}
+
+#[test]
+fn corrupt_node_records_are_refused_naming_the_node() {
+    // found by tests/fuzz_models.rs (skops target): a child index beyond the tree made the
+    // importance sums index out of bounds (a panic) before the structure was checked
+    let mut e = entries("sklearn_dt_reg");
+    let (i, data) = node_records(&e);
+    // record 0: left_child (i8 at 0), right_child (i8 at 8)
+    e[i].1[data..data + 8].copy_from_slice(&1_000_000i64.to_le_bytes());
+    let m = err(&rezip(&e));
+    assert!(
+        m.contains("node 0: child index out of range (1000000, "),
+        "{m}"
+    );
+    // one child only
+    let mut e = entries("sklearn_dt_reg");
+    let (i, data) = node_records(&e);
+    e[i].1[data..data + 8].copy_from_slice(&(-1i64).to_le_bytes());
+    let m = err(&rezip(&e));
+    assert!(m.contains("node 0 has one child"), "{m}");
+}

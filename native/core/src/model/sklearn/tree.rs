@@ -109,6 +109,26 @@ pub fn read(tree: &At) -> Result<SkTree> {
     if n == 0 {
         return Err(nodes.err("the tree has no nodes"));
     }
+    check_structure(
+        &nodes,
+        &left,
+        &right,
+        &[&feature],
+        &[&threshold, &impurity, &weight],
+    )?;
+    if missing_left.len() != n {
+        return Err(nodes.err(format!(
+            "{} missing_go_to_left values for {n} nodes",
+            missing_left.len()
+        )));
+    }
+    let cells = shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d));
+    if cells != Some(values.len()) {
+        return Err(vals.err(format!(
+            "{} values do not fill the shape {shape:?}",
+            values.len()
+        )));
+    }
     Ok(SkTree {
         left,
         right,
@@ -121,6 +141,36 @@ pub fn read(tree: &At) -> Result<SkTree> {
         n_outputs: shape[1],
         n_classes: shape[2],
     })
+}
+
+/// Checks the node arrays before anything indexes with them: every field has one
+/// value per node, and each node is a leaf (both children negative, `TREE_LEAF`) or
+/// a split whose children are nodes of the tree. (Found by `tests/fuzz_models.rs`:
+/// a corrupt child index made the importance sums index out of bounds.)
+fn check_structure(
+    at: &At,
+    left: &[i64],
+    right: &[i64],
+    ints: &[&Vec<i64>],
+    floats: &[&Vec<f64>],
+) -> Result<()> {
+    let n = left.len();
+    if right.len() != n || ints.iter().any(|v| v.len() != n) || floats.iter().any(|v| v.len() != n)
+    {
+        return Err(at.err("the node fields do not all have one value per node"));
+    }
+    for (i, (&l, &r)) in left.iter().zip(right).enumerate() {
+        if l < 0 && r < 0 {
+            continue;
+        }
+        if l < 0 || r < 0 {
+            return Err(at.err(format!("node {i} has one child")));
+        }
+        if l as usize >= n || r as usize >= n {
+            return Err(at.err(format!("node {i}: child index out of range ({l}, {r})")));
+        }
+    }
+    Ok(())
 }
 
 impl SkTree {
