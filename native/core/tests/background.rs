@@ -4,6 +4,9 @@
 //! random ensembles with NaNs, categorical splits, several outputs, dense and sparse
 //! tables, background sizes 1 to 10^5 and trees of depth up to 40.
 
+mod common;
+use common::{columns, ctl};
+
 use arrowshap_core::shap::background::{Background, Options, Values};
 use arrowshap_core::shap::synth::{self, Family, RandomSpec, Rng};
 use arrowshap_core::shap::{self, brute, InteractionValues, ShapValues};
@@ -13,19 +16,6 @@ const TOL: f64 = 1e-9;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= TOL * b.abs().max(1.0)
-}
-
-fn columns(rows: &[Vec<f64>], m: usize) -> Vec<Vec<f64>> {
-    (0..m)
-        .map(|j| rows.iter().map(|r| r[j]).collect())
-        .collect()
-}
-
-fn ctl(threads: usize) -> RunControl<'static> {
-    RunControl {
-        threads,
-        ..Default::default()
-    }
 }
 
 fn spec(

@@ -7,6 +7,7 @@
 //! device results against the CPU within 1e-6 relative (skipped with a message otherwise).
 
 mod common;
+use common::columns;
 
 use arrowshap_core::gpu::{self, host, paths, Device, Used};
 use arrowshap_core::shap::synth::{self, Family, RandomSpec, Rng};
@@ -18,12 +19,6 @@ const TOL: f64 = 1e-9;
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * b.abs().max(1.0)
-}
-
-fn columns(rows: &[Vec<f64>], m: usize) -> Vec<Vec<f64>> {
-    (0..m)
-        .map(|j| rows.iter().map(|r| r[j]).collect())
-        .collect()
 }
 
 fn ctl() -> RunControl<'static> {

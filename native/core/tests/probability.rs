@@ -6,6 +6,7 @@
 //! are refused, the raw fallback, cancellation and the background bound.
 
 mod common;
+use common::{columns, ctl};
 
 use arrowshap_core::ensemble::Link;
 use arrowshap_core::shap::probability::{
@@ -18,19 +19,6 @@ use std::sync::atomic::AtomicBool;
 
 fn sigmoid(t: f64) -> f64 {
     1.0 / (1.0 + (-t).exp())
-}
-
-fn columns(rows: &[Vec<f64>], m: usize) -> Vec<Vec<f64>> {
-    (0..m)
-        .map(|j| rows.iter().map(|r| r[j]).collect())
-        .collect()
-}
-
-fn ctl(threads: usize) -> RunControl<'static> {
-    RunControl {
-        threads,
-        ..Default::default()
-    }
 }
 
 fn random_model(seed: u64, features: usize, outputs: usize, lgb: bool) -> Ensemble {

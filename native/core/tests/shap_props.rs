@@ -2,6 +2,9 @@
 //! Lundberg oracle and exact enumeration, additivity, interaction identities, thread
 //! determinism, cancellation and input errors.
 
+mod common;
+use common::{columns, ctl};
+
 use arrowshap_core::shap::synth::{self, Family, RandomSpec, Rng};
 use arrowshap_core::shap::{self, brute, oracle, ShapValues};
 use arrowshap_core::{Ensemble, Error, Matrix, RunControl};
@@ -12,19 +15,6 @@ const TOL: f64 = 1e-9;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= TOL * b.abs().max(1.0) || (a.is_nan() && b.is_nan())
-}
-
-fn columns(rows: &[Vec<f64>], m: usize) -> Vec<Vec<f64>> {
-    (0..m)
-        .map(|j| rows.iter().map(|r| r[j]).collect())
-        .collect()
-}
-
-fn ctl(threads: usize) -> RunControl<'static> {
-    RunControl {
-        threads,
-        ..Default::default()
-    }
 }
 
 fn spec_strategy() -> impl Strategy<Value = (u64, RandomSpec)> {

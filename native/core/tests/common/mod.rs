@@ -2,7 +2,7 @@
 //! `tests/fixtures/<case>/` (made by `tests/fixtures/make_fixtures.py`).
 #![allow(dead_code)]
 
-use arrowshap_core::{model, Ensemble};
+use arrowshap_core::{model, Ensemble, RunControl};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -106,5 +106,20 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     );
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
         assert!(close(*a, *b, tol), "{what}[{i}]: got {a}, expected {b}");
+    }
+}
+
+/// Column-major copy of `rows` (row-major, `m` values each), as `Matrix::from_columns_f64` takes it.
+pub fn columns(rows: &[Vec<f64>], m: usize) -> Vec<Vec<f64>> {
+    (0..m)
+        .map(|j| rows.iter().map(|r| r[j]).collect())
+        .collect()
+}
+
+/// A [`RunControl`] on `threads` threads: no cancel flag, no progress callback.
+pub fn ctl(threads: usize) -> RunControl<'static> {
+    RunControl {
+        threads,
+        ..Default::default()
     }
 }
