@@ -13,7 +13,7 @@
 //! one tree per output.
 
 use super::features::Features;
-use crate::ensemble::{Node, SplitKind, Tree, LEAF};
+use crate::ensemble::{Node, SplitKind, Tree};
 use crate::{Error, Result};
 use serde_json::Value;
 
@@ -262,19 +262,7 @@ pub fn expand(
         for l in 0..leaves {
             let field = format!("oblivious_trees[{ti}].leaf_values[{}]", l * dims + k);
             let v = super::number(&values[l * dims + k], &field, file)?;
-            tree_nodes.push(Node {
-                left: LEAF,
-                right: LEAF,
-                feature: 0,
-                kind: SplitKind::XgbNumeric,
-                default_left: true,
-                threshold: 0.0,
-                cat_offset: 0,
-                cat_words: 0,
-                value: v * scale,
-                cover: cover[leaves - 1 + l],
-                gain: 0.0,
-            });
+            tree_nodes.push(Node::leaf(v * scale, cover[leaves - 1 + l]));
         }
         out.push(Tree {
             nodes: tree_nodes,

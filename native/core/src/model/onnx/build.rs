@@ -10,26 +10,15 @@
 //! which reads an input as its integer part: exact for integer-coded columns).
 
 use super::graph::{Branch, Child, Graph, Mode};
-use crate::ensemble::{Node, SplitKind, Tree, LEAF};
+use crate::ensemble::{Node, SplitKind, Tree};
 use crate::{Error, Result};
 use std::collections::BTreeSet;
-
-fn next_up_f32(x: f32) -> f32 {
-    if x.is_nan() || x == f32::INFINITY {
-        return x;
-    }
-    if x == 0.0 {
-        return f32::from_bits(1);
-    }
-    let b = x.to_bits();
-    f32::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
-}
 
 /// The smallest float32 `c` with `float(x) < t` ⟺ `float(x) < c` (`c` = the least float32 ≥ t).
 fn f32_ceil(t: f64) -> f64 {
     let mut d = t as f32;
     if (d as f64) < t {
-        d = next_up_f32(d);
+        d = d.next_up();
     }
     d as f64
 }
@@ -131,19 +120,7 @@ pub fn trees(
                     nodes[p].right = me as u32;
                 }
             }
-            let mut n = Node {
-                left: LEAF,
-                right: LEAF,
-                feature: 0,
-                kind: SplitKind::XgbNumeric,
-                default_left: true,
-                threshold: 0.0,
-                cat_offset: 0,
-                cat_words: 0,
-                value: 0.0,
-                cover: 0.0,
-                gain: 0.0,
-            };
+            let mut n = Node::leaf(0.0, 0.0);
             match c {
                 Child::Leaf(l) => {
                     leaf_of.push((me, l));

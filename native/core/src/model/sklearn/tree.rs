@@ -7,7 +7,7 @@
 //! `t'` = the smallest float32 above every float32 that is `<= threshold`.
 
 use super::attrs::Node as At;
-use crate::ensemble::{Node, SplitKind, Tree, LEAF};
+use crate::ensemble::{Node, SplitKind, Tree};
 use crate::Result;
 
 /// The arrays of one fitted `Tree`.
@@ -38,24 +38,9 @@ pub struct SkTree {
 pub fn f32_strict_threshold(t: f64) -> f64 {
     let mut d = t as f32;
     if d as f64 > t {
-        d = next_down(d);
+        d = d.next_down();
     }
-    next_up(d) as f64
-}
-
-fn next_up(x: f32) -> f32 {
-    if x.is_nan() || x == f32::INFINITY {
-        return x;
-    }
-    if x == 0.0 {
-        return f32::from_bits(1);
-    }
-    let b = x.to_bits();
-    f32::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
-}
-
-fn next_down(x: f32) -> f32 {
-    -next_up(-x)
+    d.next_up() as f64
 }
 
 /// Reads a `Tree` object (the `tree_` attribute of a fitted tree estimator).
@@ -228,19 +213,7 @@ impl SkTree {
                 if l != r {
                     return Err(at.err(format!("node {i} has one child")));
                 }
-                nodes.push(Node {
-                    left: LEAF,
-                    right: LEAF,
-                    feature: 0,
-                    kind: SplitKind::XgbNumeric,
-                    default_left: true,
-                    threshold: 0.0,
-                    cat_offset: 0,
-                    cat_words: 0,
-                    value: leaf(i),
-                    cover: self.weight[i],
-                    gain: 0.0,
-                });
+                nodes.push(Node::leaf(leaf(i), self.weight[i]));
                 continue;
             }
             if l as usize >= n || r as usize >= n {
@@ -295,7 +268,7 @@ mod tests {
                 assert_eq!(xf < s, (xf as f64) <= t, "t={t} x={x}");
             }
             let d = t as f32;
-            for x in [next_down(d), d, next_up(d)] {
+            for x in [d.next_down(), d, d.next_up()] {
                 assert_eq!(x < s, (x as f64) <= t, "t={t} x={x}");
             }
         }
