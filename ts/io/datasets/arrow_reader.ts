@@ -2,7 +2,6 @@
 import type { Table } from 'apache-arrow';
 import { z } from 'zod';
 import { checkInputFile } from './formats.ts';
-import { throwIfAborted } from '../../core/abort.ts';
 import { checkBatchRows } from '../../core/batches.ts';
 import type { DecodeTask } from './decode_protocol.ts';
 import { decodeTimeoutMs, IsolatedDecoder } from './isolated_decoder.ts';
@@ -49,10 +48,7 @@ export class ArrowReader extends FileReader implements Reader {
     try {
       const { schema } = (await decoder.table({ op: 'open', task: this.task(), batchRows: Math.min(batchRows, 2 ** 31 - 1) }))!;
       let given = false;
-      for (;;) {
-        throwIfAborted(options.signal);
-        const table = await decoder.table({ op: 'next' });
-        if (!table) break;
+      for await (const table of decoder.tables(Infinity, options.signal)) {
         given = true;
         yield table;
       }

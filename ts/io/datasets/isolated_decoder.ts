@@ -27,7 +27,7 @@
  * of the data (decoded in the worker, written again for the reader).
  */
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { abortError } from '../../core/abort.ts';
+import { abortError, throwIfAborted } from '../../core/abort.ts';
 import type { BlobLike } from '../storage/files.ts';
 import type { DecodeReply, DecodeRequest, DecodeTask, FetchReply, FetchRequest } from './decode_protocol.ts';
 import { acquireDecoder, describe, releaseDecoder, type DecoderThread } from './decoder_pool.ts';
@@ -97,6 +97,23 @@ export class IsolatedDecoder {
       return tableFromIPC(reply.ipc);
     } catch (err) {
       throw this.error(describe(err));
+    }
+  }
+
+  /**
+   * The stream's non-empty tables after `open`, `next` by `next`, up to `limit` rows in all
+   * (the last one sliced), checking `signal` before each request.
+   */
+  async *tables(limit: number, signal?: AbortSignal): AsyncGenerator<Table, void, undefined> {
+    let left = limit;
+    while (left > 0) {
+      throwIfAborted(signal);
+      let table = await this.table({ op: 'next' });
+      if (!table) return;
+      if (table.numRows === 0) continue;
+      if (table.numRows > left) table = table.slice(0, left);
+      left -= table.numRows;
+      yield table;
     }
   }
 

@@ -7,7 +7,6 @@
  * byte ranges it needs: a corrupt file is one error naming it, never a crash.
  */
 import { Table } from 'apache-arrow';
-import { throwIfAborted } from '../../core/abort.ts';
 import { checkBatchRows } from '../../core/batches.ts';
 import { isDirectoryPath, listFiles, openBlob, type ByteCounter } from '../storage/files.ts';
 import { isObjectUrl } from '../storage/url.ts';
@@ -144,12 +143,7 @@ export class ParquetDatasetReader implements Reader {
           throw new Error(`${part.path} does not have the columns of ${parts[0].path}: every file of ${this.path} must have the same columns`);
         }
         schemaTable ??= fileSchema;
-        while (left > 0) {
-          throwIfAborted(options.signal);
-          let table = await decoder.table({ op: 'next' });
-          if (!table) break;
-          if (table.numRows === 0) continue;
-          if (table.numRows > left) table = table.slice(0, left);
+        for await (const table of decoder.tables(left, options.signal)) {
           left -= table.numRows;
           given = true;
           yield table;

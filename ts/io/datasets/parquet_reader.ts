@@ -2,7 +2,6 @@
 import type { Table } from 'apache-arrow';
 import { z } from 'zod';
 import { checkInputFile } from './formats.ts';
-import { throwIfAborted } from '../../core/abort.ts';
 import { checkBatchRows } from '../../core/batches.ts';
 import type { DecodeTask } from './decode_protocol.ts';
 import { decodeTimeoutMs, IsolatedDecoder } from './isolated_decoder.ts';
@@ -47,15 +46,8 @@ export class ParquetReader extends FileReader implements Reader {
     const decoder = await this.decoder(options.signal);
     try {
       const { schema } = (await decoder.table({ op: 'open', task: this.task(), batchRows: Math.min(batchRows, 2 ** 31 - 1) }))!;
-      let left = this.limit ?? Infinity;
       let given = false;
-      while (left > 0) {
-        throwIfAborted(options.signal);
-        let table = await decoder.table({ op: 'next' });
-        if (!table) break;
-        if (table.numRows === 0) continue;
-        if (table.numRows > left) table = table.slice(0, left);
-        left -= table.numRows;
+      for await (const table of decoder.tables(this.limit ?? Infinity, options.signal)) {
         given = true;
         yield table;
       }
