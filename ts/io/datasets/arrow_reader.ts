@@ -1,12 +1,7 @@
 /** Reads Arrow IPC files (`.arrow`, `.feather` v2) and streams (`.arrows`), whole or streamed. */
-import type { Table } from 'apache-arrow';
 import { z } from 'zod';
-import { checkInputFile } from './formats.ts';
-import { checkBatchRows } from '../../core/batches.ts';
-import type { DecodeTask } from './decode_protocol.ts';
-import { decodeTimeoutMs, IsolatedDecoder } from './isolated_decoder.ts';
-import { emptyTable, FileReader, fileReaderConfig } from './limit.ts';
-import type { ReadBatchesOptions, Reader } from './reader.ts';
+import { IsolatedFileReader } from './isolated_reader.ts';
+import { fileReaderConfig } from './limit.ts';
 
 /** `{KIND: ArrowReader, path, limit?}` */
 export const ArrowReaderConfig = fileReaderConfig('ArrowReader');
@@ -27,46 +22,13 @@ export type ArrowReaderConfig = z.infer<typeof ArrowReaderConfig>;
  *   file by random access through its footer, a stream front to back), cut into
  *   tables of at most `batchRows` rows.
  */
-export class ArrowReader extends FileReader implements Reader {
+export class ArrowReader extends IsolatedFileReader {
   protected readonly kind = 'ArrowReader';
   protected readonly formatName = 'Arrow IPC';
+  protected readonly format = 'arrow';
 
-  async read(): Promise<Table> {
-    const size = await checkInputFile(this.path, { whole: true });
-    const decoder = await this.decoder();
-    try {
-      return (await decoder.table({ op: 'read', task: this.task() }, decodeTimeoutMs(size)))!;
-    } finally {
-      await decoder.close();
-    }
-  }
-
-  async *batches(options: ReadBatchesOptions = {}): AsyncGenerator<Table, void, undefined> {
-    const batchRows = checkBatchRows(options.batchRows);
-    await checkInputFile(this.path);
-    const decoder = await this.decoder(options.signal);
-    try {
-      const { schema } = (await decoder.table({ op: 'open', task: this.task(), batchRows: Math.min(batchRows, 2 ** 31 - 1) }))!;
-      let given = false;
-      for await (const table of decoder.tables(Infinity, options.signal)) {
-        given = true;
-        yield table;
-      }
-      if (!given) yield emptyTable(schema);
-    } finally {
-      await decoder.close();
-    }
-  }
-
-  async countRows(): Promise<number | undefined> {
+  /** Unknown without reading the file (an IPC stream has no footer): `undefined`. */
+  override async countRows(): Promise<number | undefined> {
     return undefined;
-  }
-
-  private task(): DecodeTask {
-    return { path: this.path, format: 'arrow', limit: this.limit };
-  }
-
-  private decoder(signal?: AbortSignal): Promise<IsolatedDecoder> {
-    return IsolatedDecoder.start(this.task(), this.formatName, signal);
   }
 }
