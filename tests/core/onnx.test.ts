@@ -1,6 +1,8 @@
 /**
  * ONNX tree ensembles through the explainers (fixtures from tests/fixtures/make_onnx_fixtures.py:
- * skl2onnx / onnxmltools conversions, reference values from the source library's SHAP).
+ * skl2onnx / onnxmltools conversions, reference values from the source library's SHAP; `onnx5_*`
+ * the same trees in the opset-5 `TreeEnsemble` form, from tests/fixtures/make_onnx5_fixtures.py,
+ * with the same reference values).
  * Path-dependent SHAP counts the node covers over the background (ONNX stores none) and is
  * refused without one; interventional needs no covers.
  */
@@ -22,7 +24,14 @@ async function onnxCase(name: string) {
   return { model, columns, background, expected: { ...reference, feature_names: model.featureNames, model: 'model.onnx' } };
 }
 
-for (const name of ['onnx_skl_rf_reg', 'onnx_skl_gb_bin', 'onnx_skl_rf_cls3']) {
+for (const name of [
+  'onnx_skl_rf_reg',
+  'onnx_skl_gb_bin',
+  'onnx_skl_rf_cls3',
+  'onnx5_skl_rf_reg',
+  'onnx5_skl_gb_bin',
+  'onnx5_skl_rf_cls3',
+]) {
   test(`${name}: path-dependent SHAP with covers from the training rows equals shap's`, async (t) => {
     const { model, columns, background, expected } = await onnxCase(name);
     t.is(model.source, 'onnx');
@@ -35,7 +44,7 @@ for (const name of ['onnx_skl_rf_reg', 'onnx_skl_gb_bin', 'onnx_skl_rf_cls3']) {
   });
 }
 
-for (const name of ['onnx_xgb_reg', 'onnx_lgb_bin']) {
+for (const name of ['onnx_xgb_reg', 'onnx_lgb_bin', 'onnx5_xgb_reg', 'onnx5_lgb_bin']) {
   test(`${name}: interventional SHAP equals shap's, no covers needed`, async (t) => {
     const { model, columns, background, expected } = await onnxCase(name);
     const s = await explainSamples(model, columns, { algorithm: 'tree-interventional', background });

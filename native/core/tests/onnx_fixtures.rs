@@ -3,6 +3,10 @@
 //! values equal the source library's SHAP within 1e-6 relative — path-dependent with covers
 //! counted from the training rows (`background.csv`) for scikit-learn models, interventional
 //! against `background.csv` for XGBoost / LightGBM — with additivity on every row.
+//!
+//! `onnx5_*` are the same trees in the opset-5 `TreeEnsemble` form (converted by
+//! `tests/fixtures/make_onnx5_fixtures.py`, checked there with onnxruntime), with the same
+//! reference values.
 
 mod common;
 
@@ -44,12 +48,17 @@ fn case(name: &str) -> (Ensemble, Cols, Cols, Value) {
     )
 }
 
-const CASES: [&str; 5] = [
+const CASES: [&str; 10] = [
     "onnx_skl_rf_reg",
     "onnx_skl_gb_bin",
     "onnx_skl_rf_cls3",
     "onnx_xgb_reg",
     "onnx_lgb_bin",
+    "onnx5_skl_rf_reg",
+    "onnx5_skl_gb_bin",
+    "onnx5_skl_rf_cls3",
+    "onnx5_xgb_reg",
+    "onnx5_lgb_bin",
 ];
 
 #[test]
@@ -113,6 +122,88 @@ fn links_follow_post_transform() {
     assert_eq!(case("onnx_skl_rf_reg").0.link, Link::Identity);
     let (e, ..) = case("onnx_skl_rf_cls3");
     assert_eq!((e.link, e.num_outputs), (Link::Identity, 3));
+    // opset 5: post_transform and aggregate_function are enum codes
+    assert_eq!(case("onnx5_skl_gb_bin").0.link, Link::Logit);
+    assert_eq!(case("onnx5_lgb_bin").0.link, Link::Logit);
+    let (e, ..) = case("onnx5_skl_rf_reg");
+    assert_eq!(
+        (e.link, e.objective.as_str()),
+        (Link::Identity, "onnx:TreeEnsemble:NONE")
+    );
+    let (e, ..) = case("onnx5_skl_rf_cls3");
+    assert_eq!((e.link, e.num_outputs), (Link::Identity, 3));
+}
+
+/// The opset-5 fixture `name` decoded, changed by `edit` (on its `TreeEnsemble` node), and
+/// loaded again: the load's error.
+fn v5_edited(name: &str, edit: impl FnOnce(&mut model::onnx::proto::NodeProto)) -> String {
+    use prost::Message;
+    let dir = common::fixtures_dir().join(name);
+    let mut m =
+        model::onnx::proto::ModelProto::decode(&std::fs::read(dir.join("model.onnx")).unwrap()[..])
+            .unwrap();
+    let node = m.graph.as_mut().unwrap().node.iter_mut();
+    let node = node
+        .filter(|n| n.op_type.as_deref() == Some("TreeEnsemble"))
+        .next()
+        .unwrap();
+    edit(node);
+    model::load_bytes(&m.encode_to_vec(), "m.onnx")
+        .unwrap_err()
+        .to_string()
+}
+
+fn attr<'a>(
+    n: &'a mut model::onnx::proto::NodeProto,
+    name: &str,
+) -> &'a mut model::onnx::proto::AttributeProto {
+    n.attribute
+        .iter_mut()
+        .find(|a| a.name.as_deref() == Some(name))
+        .unwrap()
+}
+
+#[test]
+fn opset5_set_membership_and_min_max_are_refused() {
+    // BRANCH_MEMBER (mode 6, sets in membership_values) is not read: one line naming the node
+    let e = v5_edited("onnx5_skl_rf_reg", |n| {
+        let t = attr(n, "nodes_modes").t.as_mut().unwrap();
+        t.raw_data.as_mut().unwrap()[3] = 6;
+        n.attribute.push(model::onnx::proto::AttributeProto {
+            name: Some("membership_values".into()),
+            t: Some(model::onnx::proto::TensorProto {
+                dims: vec![2],
+                data_type: Some(1),
+                float_data: vec![1.0, f32::NAN],
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    });
+    assert!(
+        e.starts_with("m.onnx: unsupported model: graph.node[0](TreeEnsemble).nodes_modes[3] is BRANCH_MEMBER")
+            && e.contains("opset 3")
+            && !e.contains('\n'),
+        "{e}"
+    );
+    // MIN / MAX aggregation (codes 2, 3) is not additive over trees
+    for (code, name) in [(2, "MIN"), (3, "MAX")] {
+        let e = v5_edited("onnx5_xgb_reg", |n| {
+            attr(n, "aggregate_function").i = Some(code)
+        });
+        assert!(
+            e.starts_with("m.onnx: ") && e.contains(&format!("aggregate_function is {name}")),
+            "{e}"
+        );
+    }
+    // a child past the nodes
+    let e = v5_edited("onnx5_xgb_reg", |n| {
+        attr(n, "nodes_truenodeids").ints[0] = 10_000
+    });
+    assert!(
+        e.contains("nodes_truenodeids[0]") && e.contains("out of range"),
+        "{e}"
+    );
 }
 
 #[test]

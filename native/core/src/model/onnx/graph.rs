@@ -251,7 +251,11 @@ pub fn read_v3(a: &Attrs, prefix: &str, max_features: usize) -> Result<Graph> {
     Ok(g)
 }
 
-/// Reads `TreeEnsemble` (ai.onnx.ml 5).
+/// Reads `TreeEnsemble` (ai.onnx.ml 5): `nodes_modes` a uint8 tensor (0–5 as
+/// [`Mode`]; 6, `BRANCH_MEMBER`, is refused), `nodes_splits` and `leaf_weights` tensors,
+/// children by `nodes_truenodeids` / `nodes_falsenodeids` read as leaf indices where
+/// `nodes_trueleafs` / `nodes_falseleafs` is set (a one-leaf tree is one node whose two
+/// children are the same leaf), one target per leaf, `tree_roots` node indices.
 pub fn read_v5(a: &Attrs, max_features: usize) -> Result<Graph> {
     let roots = a.ints("tree_roots");
     let features = a.ints("nodes_featureids");
@@ -310,9 +314,12 @@ pub fn read_v5(a: &Attrs, max_features: usize) -> Result<Graph> {
             4 => Mode::Eq,
             5 => Mode::Neq,
             6 => {
-                return Err(a.err(
-                    &format!("nodes_modes[{i}]"),
-                    "BRANCH_MEMBER (set membership) splits are not read",
+                return Err(crate::Error::unsupported(
+                    a.file,
+                    format!(
+                        "{}.nodes_modes[{i}] is BRANCH_MEMBER (a set-membership split, with its set in membership_values): not read; convert the model for ai.onnx.ml opset 3 or lower (TreeEnsembleRegressor / TreeEnsembleClassifier, which write sets as chains of BRANCH_EQ nodes)",
+                        a.at
+                    ),
                 ))
             }
             m => return Err(a.err(&format!("nodes_modes[{i}]"), format!("unknown mode {m}"))),

@@ -7,7 +7,8 @@
 //! `Identity` only: other preprocessing is refused, naming the operator); what follows it
 //! (`ZipMap`, `ArgMax`, label outputs) is ignored — arrowshap explains the operator's scores.
 //!
-//! * decisions: every node mode (`BRANCH_LEQ/LT/GTE/GT/EQ/NEQ`), NaN by
+//! * decisions: every node mode (`BRANCH_LEQ/LT/GTE/GT/EQ/NEQ`; opset 5's `BRANCH_MEMBER`
+//!   set splits are refused, naming the node), NaN by
 //!   `nodes_missing_value_tracks_true`, in float or double as the input type says ([`build`]);
 //! * leaf weights per target / class; `AVERAGE` folds `1 / trees` into the leaves; `MIN` /
 //!   `MAX` aggregation is refused; `base_values` are the base margins;
