@@ -142,10 +142,11 @@ fn v5_edited(name: &str, edit: impl FnOnce(&mut model::onnx::proto::NodeProto)) 
     let mut m =
         model::onnx::proto::ModelProto::decode(&std::fs::read(dir.join("model.onnx")).unwrap()[..])
             .unwrap();
-    let node = m.graph.as_mut().unwrap().node.iter_mut();
-    let node = node
-        .filter(|n| n.op_type.as_deref() == Some("TreeEnsemble"))
-        .next()
+    let graph = m.graph.as_mut().unwrap();
+    let node = graph
+        .node
+        .iter_mut()
+        .find(|n| n.op_type.as_deref() == Some("TreeEnsemble"))
         .unwrap();
     edit(node);
     model::load_bytes(&m.encode_to_vec(), "m.onnx")
