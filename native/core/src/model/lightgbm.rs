@@ -37,9 +37,7 @@
 //!
 //! Not supported (clear errors): linear trees (`is_linear=1`).
 
-use crate::ensemble::{
-    Ensemble, Link, ModelSource, Node, SplitKind, Tree, LEAF, LGB_ZERO_THRESHOLD,
-};
+use crate::ensemble::{Ensemble, Link, ModelSource, Node, SplitKind, Tree, LGB_ZERO_THRESHOLD};
 use crate::{Error, Result};
 use std::collections::HashMap;
 
@@ -391,7 +389,7 @@ fn parse_tree(cx: &Ctx, s: &Section, num_features: usize) -> Result<Tree> {
             _ => 0.0,
         };
         return Ok(Tree {
-            nodes: vec![leaf(value, cover)],
+            nodes: vec![Node::leaf(value, cover)],
             cat_bits: Vec::new(),
         });
     }
@@ -534,7 +532,7 @@ fn parse_tree(cx: &Ctx, s: &Section, num_features: usize) -> Result<Tree> {
         });
     }
     for j in 0..num_leaves {
-        tree.nodes.push(leaf(leaf_value[j], leaf_count[j]));
+        tree.nodes.push(Node::leaf(leaf_value[j], leaf_count[j]));
     }
     Ok(tree)
 }
@@ -554,22 +552,6 @@ fn zero_folded(t: f64) -> f64 {
         z
     } else {
         t
-    }
-}
-
-fn leaf(value: f64, cover: f64) -> Node {
-    Node {
-        left: LEAF,
-        right: LEAF,
-        feature: 0,
-        kind: SplitKind::LgbNumericNone,
-        default_left: false,
-        threshold: 0.0,
-        cat_offset: 0,
-        cat_words: 0,
-        value,
-        cover,
-        gain: 0.0,
     }
 }
 

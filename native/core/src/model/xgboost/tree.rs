@@ -6,7 +6,7 @@
 
 use super::categorical::CategorySets;
 use super::doc::{join, Doc};
-use crate::ensemble::{Node, SplitKind, Tree, LEAF};
+use crate::ensemble::{Node, SplitKind, Tree};
 use crate::{Error, Result};
 use serde_json::Value;
 
@@ -141,19 +141,7 @@ pub(super) fn parse_tree(
                 Some(w) => (v * w) as f64,
                 None => v as f64,
             };
-            Node {
-                left: LEAF,
-                right: LEAF,
-                feature: 0,
-                kind: SplitKind::XgbNumeric,
-                default_left: false,
-                threshold: 0.0,
-                cat_offset: 0,
-                cat_words: 0,
-                value,
-                cover: cover[i],
-                gain: 0.0,
-            }
+            Node::leaf(value, cover[i])
         } else {
             let f = split_indices[i];
             if f < 0 || f > u32::MAX as i64 {
