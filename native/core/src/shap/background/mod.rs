@@ -26,6 +26,7 @@
 //! per-pair walk ([`super::interventional_bitset`]) and against enumeration.
 
 mod apply;
+mod count;
 mod plan;
 mod table;
 pub mod weights;
@@ -33,6 +34,7 @@ pub mod weights;
 use super::{block_rows, for_row_blocks, DisjointOut, InteractionValues, ShapValues};
 use crate::{Ensemble, Error, Matrix, Result, RunControl};
 use apply::{add_leaf, LeafScratch, Sink};
+use count::{Chunk, Isa, SetPlan, SetScratch};
 use plan::{TreePlan, MAX_PATH_FEATURES};
 use rayon::prelude::*;
 use table::{Counts, Table};
@@ -79,8 +81,9 @@ pub struct Background {
     bytes: usize,
 }
 
-/// Rows of the background gathered (row-major) at a time while counting.
-const COUNT_CHUNK: usize = 4096;
+/// Rows of the background gathered at a time while counting, when a tree is counted by
+/// walks (row-major); a whole block count ([`count::BLOCK`]).
+const WALK_CHUNK: usize = 4096;
 
 fn shape_of(model: &Ensemble) -> (usize, usize, usize, usize) {
     let nodes = model.trees.iter().map(|t| t.nodes.len()).sum();
@@ -90,6 +93,69 @@ fn shape_of(model: &Ensemble) -> (usize, usize, usize, usize) {
         model.num_features,
         model.num_outputs,
     )
+}
+
+/// Counts the rows of `background` per leaf and fail mask into `counts` (per tree, per
+/// leaf), trees in parallel: a chunk of rows at a time, with bit sets over blocks of rows
+/// ([`count`]) for trees of up to [`count::MAX_SET_POSITIONS`] path features and one walk
+/// per row ([`TreePlan::walk`]) for the others.
+fn count_background(
+    model: &Ensemble,
+    plans: &[TreePlan],
+    background: &Matrix,
+    counts: &mut [Vec<Counts>],
+    ctl: &RunControl,
+) -> Result<()> {
+    let (nb, m) = (background.rows(), model.num_features);
+    let sets: Vec<Option<SetPlan>> = model
+        .trees
+        .iter()
+        .zip(plans)
+        .map(|(t, p)| SetPlan::new(t, p))
+        .collect();
+    let walks = sets.iter().any(|s| s.is_none());
+    let isa = Isa::detect();
+    let step = if walks {
+        WALK_CHUNK
+    } else {
+        Chunk::rows_for(m)
+    };
+    let mut chunk = Chunk::default();
+    let mut rows = Vec::new();
+    for c0 in (0..nb).step_by(step) {
+        if ctl.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let cn = step.min(nb - c0);
+        chunk.gather(background, c0, cn);
+        if walks {
+            rows.resize(cn * m, 0.0);
+            background.gather_rows(c0, &mut rows);
+        }
+        let (chunk, rows) = (&chunk, &rows[..]);
+        ctl.install(|| {
+            counts
+                .par_iter_mut()
+                .zip(plans.par_iter())
+                .zip(sets.par_iter())
+                .zip(model.trees.par_iter())
+                .for_each_init(
+                    SetScratch::default,
+                    |s, (((cs, plan), set), tree)| match set {
+                        Some(set) => set.count(tree, chunk, isa, s, cs),
+                        None => {
+                            let mut masks = Vec::new();
+                            for r in 0..cn {
+                                plan.walk(tree, &rows[r * m..(r + 1) * m], &mut masks, |l, f| {
+                                    cs[l].add(f)
+                                });
+                            }
+                        }
+                    },
+                )
+        })?;
+    }
+    Ok(())
 }
 
 /// True when every leaf of `model` splits on at most 64 distinct features along its path
@@ -114,7 +180,6 @@ impl Background {
         if nb == 0 {
             return Err(Error::Input("background has no rows".into()));
         }
-        let m = model.num_features;
         let mut plans = Vec::with_capacity(model.trees.len());
         for (i, t) in model.trees.iter().enumerate() {
             plans.push(TreePlan::new(t).ok_or_else(|| {
@@ -138,30 +203,7 @@ impl Background {
         };
         // count background rows per leaf and fail mask, trees in parallel
         let mut counts: Vec<Vec<Counts>> = plans.iter().map(new_counts).collect();
-        let mut chunk = vec![0.0; COUNT_CHUNK.min(nb) * m];
-        for c0 in (0..nb).step_by(COUNT_CHUNK) {
-            if ctl.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let cn = COUNT_CHUNK.min(nb - c0);
-            let buf = &mut chunk[..cn * m];
-            background.gather_rows(c0, buf);
-            let buf = &*buf;
-            ctl.install(|| {
-                counts
-                    .par_iter_mut()
-                    .zip(plans.par_iter())
-                    .zip(model.trees.par_iter())
-                    .for_each(|((cs, plan), tree)| {
-                        let mut masks = Vec::new();
-                        for r in 0..cn {
-                            plan.walk(tree, &buf[r * m..(r + 1) * m], &mut masks, |l, f| {
-                                cs[l].add(f)
-                            });
-                        }
-                    })
-            })?;
-        }
+        count_background(model, &plans, background, &mut counts, ctl)?;
         // base value: mean raw prediction = Σ leaf value × rows reaching it / rows
         let mut base = model.base_margin.clone();
         base.resize(model.num_outputs, 0.0);

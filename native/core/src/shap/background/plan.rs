@@ -31,6 +31,8 @@ pub(crate) struct TreePlan {
     /// Per node: the path position of its feature (internal nodes), or its leaf index
     /// (leaves, told apart by [`Tree`]'s `left == LEAF`).
     slot: Vec<u32>,
+    /// Per node: the number of distinct path features above it (its fail masks' width).
+    above: Vec<u32>,
     /// Internal nodes, each after its parent (depth-first pre-order).
     internal: Vec<u32>,
     /// Node index of each leaf, in leaf order.
@@ -45,6 +47,7 @@ impl TreePlan {
     pub(crate) fn new(tree: &Tree) -> Option<TreePlan> {
         let mut plan = TreePlan {
             slot: vec![0; tree.nodes.len()],
+            above: vec![0; tree.nodes.len()],
             internal: Vec::new(),
             leaf_node: Vec::new(),
             leaves: Vec::new(),
@@ -57,6 +60,7 @@ impl TreePlan {
         let mut stack = vec![(0usize, 0usize)];
         while let Some((i, len)) = stack.pop() {
             path.truncate(len);
+            plan.above[i] = len as u32;
             let n = &tree.nodes[i];
             if n.left == LEAF {
                 plan.slot[i] = plan.leaves.len() as u32;
@@ -84,6 +88,19 @@ impl TreePlan {
             stack.push((n.left as usize, len));
         }
         Some(plan)
+    }
+
+    /// The path position of internal node `node`'s feature, or the leaf index of leaf
+    /// `node`.
+    #[inline]
+    pub(crate) fn slot(&self, node: usize) -> u32 {
+        self.slot[node]
+    }
+
+    /// The number of distinct features on the path above `node`.
+    #[inline]
+    pub(crate) fn above(&self, node: usize) -> u32 {
+        self.above[node]
     }
 
     /// Calls `f(leaf, fail_mask)` for every leaf of `tree`, in leaf order, for the row

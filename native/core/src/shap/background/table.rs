@@ -64,6 +64,15 @@ impl Counts {
             Counts::Sparse(m) => *m.entry(f).or_insert(0) += 1,
         }
     }
+    /// Counts `n` rows with fail mask `f`.
+    #[inline(always)]
+    pub(crate) fn add_n(&mut self, f: u64, n: u32) {
+        match self {
+            Counts::Dense(c) => c[f as usize] += n,
+            Counts::Sparse(m) if n > 0 => *m.entry(f).or_insert(0) += n,
+            Counts::Sparse(_) => {}
+        }
+    }
     /// The distinct masks and their counts, sorted by mask.
     pub(crate) fn pairs(&self) -> Vec<(u64, u32)> {
         let mut v: Vec<(u64, u32)> = match self {
