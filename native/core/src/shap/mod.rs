@@ -205,19 +205,30 @@ pub fn zero_fraction(tree: &Tree, parent: usize, child: usize) -> f64 {
     }
 }
 
-/// Rows per parallel block: small enough to balance `threads` workers, a multiple of `align`,
-/// at most `max`. Results never depend on it (each row is computed on its own).
-fn block_rows(rows: usize, ctl: &RunControl, align: usize, max: usize) -> usize {
-    let threads = if ctl.threads == 0 {
+/// The worker threads `ctl` runs on.
+fn threads_of(ctl: &RunControl) -> usize {
+    if ctl.threads == 0 {
         rayon::current_num_threads()
     } else {
         ctl.threads
-    };
+    }
+}
+
+/// Rows per parallel block: small enough to balance `threads` workers, a multiple of `align`,
+/// at most `max`. Results never depend on it (each row is computed on its own).
+fn block_rows(rows: usize, ctl: &RunControl, align: usize, max: usize) -> usize {
+    let threads = threads_of(ctl);
     let per = rows.div_ceil(4 * threads.max(1)).max(1);
     per.div_ceil(align)
         .max(1)
         .saturating_mul(align)
         .min(max.max(align))
+}
+
+/// Rows per parallel block for work that gains from large blocks (a block reuses what
+/// it loads into cache for all its rows): one block per thread, at most `max`.
+fn large_block_rows(rows: usize, ctl: &RunControl, max: usize) -> usize {
+    rows.div_ceil(threads_of(ctl).max(1)).clamp(1, max.max(1))
 }
 
 /// Runs `f(scratch, start, n)` over blocks of `block` rows in parallel inside `ctl`'s

@@ -21,17 +21,13 @@
 //! The counts are the same integers as the walk's, whatever the order (tested below
 //! against the walk on random ensembles of every split kind, partial blocks included).
 
+use super::bits::{and, and_not, left_set, not, or_and_not, pop, Set, AVX2, AVX512, BASE};
 use super::plan::TreePlan;
 use super::table::Counts;
 use crate::shap::Simd;
-use crate::{Matrix, SplitKind, Tree};
+use crate::{Matrix, Tree};
 
-/// Rows per block (one bit each in a [`Set`]).
-pub(crate) const BLOCK: usize = 512;
-/// Words of a [`Set`].
-const WORDS: usize = BLOCK / 64;
-/// One bit per row of a block.
-type Set = [u64; WORDS];
+pub(crate) use super::bits::BLOCK;
 
 /// Trees whose leaves split on at most this many distinct features along their paths are
 /// counted by [`SetPlan`] (at most `2^8` sets per node).
@@ -110,7 +106,7 @@ impl SetPlan {
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => unsafe { self.count_avx2(tree, chunk, scratch, counts) },
-            Isa::Base => self.count_body(tree, chunk, scratch, counts),
+            Isa::Base => self.count_body::<BASE>(tree, chunk, scratch, counts),
         }
     }
 
@@ -123,7 +119,7 @@ impl SetPlan {
         s: &mut SetScratch,
         counts: &mut [Counts],
     ) {
-        self.count_body(tree, chunk, s, counts)
+        self.count_body::<AVX512>(tree, chunk, s, counts)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -135,34 +131,40 @@ impl SetPlan {
         s: &mut SetScratch,
         counts: &mut [Counts],
     ) {
-        self.count_body(tree, chunk, s, counts)
+        self.count_body::<AVX2>(tree, chunk, s, counts)
     }
 
     #[inline(always)]
-    fn count_body(&self, tree: &Tree, chunk: &Chunk, s: &mut SetScratch, counts: &mut [Counts]) {
+    fn count_body<const ISA: u8>(
+        &self,
+        tree: &Tree,
+        chunk: &Chunk,
+        s: &mut SetScratch,
+        counts: &mut [Counts],
+    ) {
         s.fit(self);
         for b in 0..chunk.blocks() {
             let valid = chunk.valid(b);
             if self.steps.is_empty() {
-                counts[0].add_n(0, pop(&valid));
+                counts[0].add_n(0, pop::<ISA>(&valid));
                 continue;
             }
             s.levels[0][0] = valid;
-            s.left[0] = left_set(tree, 0, chunk, b);
+            s.left[0] = left_set::<ISA>(tree, 0, |f| chunk.column(f, b));
             for st in &self.steps {
                 let k = st.depth as usize;
                 let pass = if st.left {
                     s.left[k - 1]
                 } else {
-                    not(&s.left[k - 1])
+                    not::<ISA>(&s.left[k - 1])
                 };
                 let (lo, hi) = s.levels.split_at_mut(k);
                 let src = &lo[k - 1][..1 << st.above];
                 if st.leaf != NOT_LEAF {
-                    count_leaf(src, &pass, st.pos, st.above, &mut counts[st.leaf as usize]);
+                    count_leaf::<ISA>(src, &pass, st.pos, st.above, &mut counts[st.leaf as usize]);
                 } else {
-                    split(src, &pass, st.pos, st.above, &mut hi[0]);
-                    s.left[k] = left_set(tree, st.node as usize, chunk, b);
+                    split::<ISA>(src, &pass, st.pos, st.above, &mut hi[0]);
+                    s.left[k] = left_set::<ISA>(tree, st.node as usize, |f| chunk.column(f, b));
                 }
             }
         }
@@ -219,11 +221,11 @@ impl SetScratch {
         let d = plan.level_sets.len();
         if self.levels.len() < d {
             self.levels.resize(d, Vec::new());
-            self.left.resize(d, [0; WORDS]);
+            self.left.resize(d, Set::EMPTY);
         }
         for (l, &n) in self.levels.iter_mut().zip(&plan.level_sets) {
             if l.len() < n {
-                l.resize(n, [0; WORDS]);
+                l.resize(n, Set::EMPTY);
             }
         }
     }
@@ -272,8 +274,8 @@ impl Chunk {
     #[inline(always)]
     fn valid(&self, b: usize) -> Set {
         let n = (self.rows - b * BLOCK).min(BLOCK);
-        let mut s = [0u64; WORDS];
-        for (w, x) in s.iter_mut().enumerate() {
+        let mut s = Set::EMPTY;
+        for (w, x) in s.0.iter_mut().enumerate() {
             let bits = n.saturating_sub(w * 64).min(64);
             *x = if bits == 64 { !0 } else { (1u64 << bits) - 1 };
         }
@@ -321,114 +323,26 @@ impl Isa {
     }
 }
 
-/// Bits 64·w + j of the result: whether row j of word w of block `b` goes left at `node`.
-#[inline(always)]
-fn left_set(tree: &Tree, node: usize, chunk: &Chunk, b: usize) -> Set {
-    let n = &tree.nodes[node];
-    let xs = chunk.column(n.feature as usize, b);
-    let dl = n.default_left;
-    match n.kind {
-        SplitKind::XgbNumeric => {
-            // NaN compares false, then takes the default side
-            let t = n.threshold as f32;
-            pack(xs, |x| ((x as f32) < t) | (x.is_nan() & dl))
-        }
-        SplitKind::LgbNumericNan => {
-            let t = n.threshold;
-            pack(xs, |x| (x <= t) | (x.is_nan() & dl))
-        }
-        SplitKind::LgbNumericNone => {
-            // NaN is read as 0.0
-            let t = n.threshold;
-            let nan_left = 0.0 <= t;
-            pack(xs, |x| (x <= t) | (x.is_nan() & nan_left))
-        }
-        _ => pack(xs, |x| tree.goes_left(n, x)),
-    }
-}
-
-/// Packs `f` of each value into bits, 64 to a word.
-#[inline(always)]
-fn pack(xs: &[f64; BLOCK], f: impl Fn(f64) -> bool) -> Set {
-    let mut s = [0u64; WORDS];
-    for (w, out) in s.iter_mut().enumerate() {
-        let mut bits = 0u64;
-        for j in 0..64 {
-            bits |= (f(xs[w * 64 + j]) as u64) << j;
-        }
-        *out = bits;
-    }
-    s
-}
-
-#[inline(always)]
-fn not(a: &Set) -> Set {
-    let mut o = [0u64; WORDS];
-    for w in 0..WORDS {
-        o[w] = !a[w];
-    }
-    o
-}
-
-#[inline(always)]
-fn and(a: &Set, b: &Set) -> Set {
-    let mut o = [0u64; WORDS];
-    for w in 0..WORDS {
-        o[w] = a[w] & b[w];
-    }
-    o
-}
-
-/// `a & !b`.
-#[inline(always)]
-fn and_not(a: &Set, b: &Set) -> Set {
-    let mut o = [0u64; WORDS];
-    for w in 0..WORDS {
-        o[w] = a[w] & !b[w];
-    }
-    o
-}
-
-/// `a | (b & !c)`.
-#[inline(always)]
-fn or_and_not(a: &Set, b: &Set, c: &Set) -> Set {
-    let mut o = [0u64; WORDS];
-    for w in 0..WORDS {
-        o[w] = a[w] | (b[w] & !c[w]);
-    }
-    o
-}
-
-/// Number of rows in `a`.
-#[inline(always)]
-fn pop(a: &Set) -> u32 {
-    let mut n = 0;
-    for w in a {
-        n += w.count_ones();
-    }
-    n
-}
-
 /// The child's sets from its parent's `src` (`2^above` sets by fail mask): rows in `pass`
 /// take the child's edge, the others fail the parent's split on position `pos`.
 #[inline(always)]
-fn split(src: &[Set], pass: &Set, pos: u8, above: u8, dst: &mut [Set]) {
+fn split<const ISA: u8>(src: &[Set], pass: &Set, pos: u8, above: u8, dst: &mut [Set]) {
     let n = src.len();
     if pos == above {
         // a new position: every mask splits in two
         let (lo, hi) = dst[..2 * n].split_at_mut(n);
         for ((s, l), h) in src.iter().zip(lo).zip(hi) {
-            *l = and(s, pass);
-            *h = and_not(s, pass);
+            *l = and::<ISA>(s, pass);
+            *h = and_not::<ISA>(s, pass);
         }
     } else {
         // a position already on the path: failing rows move to the mask with its bit
         let bit = 1usize << pos;
         for q in 0..n {
             dst[q] = if q & bit == 0 {
-                and(&src[q], pass)
+                and::<ISA>(&src[q], pass)
             } else {
-                or_and_not(&src[q], &src[q ^ bit], pass)
+                or_and_not::<ISA>(&src[q], &src[q ^ bit], pass)
             };
         }
     }
@@ -436,23 +350,23 @@ fn split(src: &[Set], pass: &Set, pos: u8, above: u8, dst: &mut [Set]) {
 
 /// [`split`] into a leaf: the sets' sizes added to the leaf's counts.
 #[inline(always)]
-fn count_leaf(src: &[Set], pass: &Set, pos: u8, above: u8, counts: &mut Counts) {
+fn count_leaf<const ISA: u8>(src: &[Set], pass: &Set, pos: u8, above: u8, counts: &mut Counts) {
     let n = src.len();
     match counts {
         Counts::Dense(c) if pos == above => {
             let (lo, hi) = c[..2 * n].split_at_mut(n);
             for ((s, l), h) in src.iter().zip(lo).zip(hi) {
-                *l += pop(&and(s, pass));
-                *h += pop(&and_not(s, pass));
+                *l += pop::<ISA>(&and::<ISA>(s, pass));
+                *h += pop::<ISA>(&and_not::<ISA>(s, pass));
             }
         }
         Counts::Dense(c) => {
             let bit = 1usize << pos;
             for q in 0..n {
                 c[q] += if q & bit == 0 {
-                    pop(&and(&src[q], pass))
+                    pop::<ISA>(&and::<ISA>(&src[q], pass))
                 } else {
-                    pop(&or_and_not(&src[q], &src[q ^ bit], pass))
+                    pop::<ISA>(&or_and_not::<ISA>(&src[q], &src[q ^ bit], pass))
                 };
             }
         }
@@ -460,12 +374,15 @@ fn count_leaf(src: &[Set], pass: &Set, pos: u8, above: u8, counts: &mut Counts) 
             let bit = 1usize << pos;
             for q in 0..n {
                 if pos == above {
-                    counts.add_n(q as u64, pop(&and(&src[q], pass)));
-                    counts.add_n((q | bit) as u64, pop(&and_not(&src[q], pass)));
+                    counts.add_n(q as u64, pop::<ISA>(&and::<ISA>(&src[q], pass)));
+                    counts.add_n((q | bit) as u64, pop::<ISA>(&and_not::<ISA>(&src[q], pass)));
                 } else if q & bit == 0 {
-                    counts.add_n(q as u64, pop(&and(&src[q], pass)));
+                    counts.add_n(q as u64, pop::<ISA>(&and::<ISA>(&src[q], pass)));
                 } else {
-                    counts.add_n(q as u64, pop(&or_and_not(&src[q], &src[q ^ bit], pass)));
+                    counts.add_n(
+                        q as u64,
+                        pop::<ISA>(&or_and_not::<ISA>(&src[q], &src[q ^ bit], pass)),
+                    );
                 }
             }
         }

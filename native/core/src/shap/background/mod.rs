@@ -26,12 +26,15 @@
 //! per-pair walk ([`super::interventional_bitset`]) and against enumeration.
 
 mod apply;
+mod bits;
 mod count;
 mod plan;
 mod table;
 pub mod weights;
 
-use super::{block_rows, for_row_blocks, DisjointOut, InteractionValues, ShapValues};
+use super::{
+    block_rows, for_row_blocks, large_block_rows, DisjointOut, InteractionValues, ShapValues,
+};
 use crate::{Ensemble, Error, Matrix, Result, RunControl};
 use apply::{add_leaf, LeafScratch, Sink};
 use count::{Chunk, Isa, SetPlan, SetScratch};
@@ -320,7 +323,8 @@ impl Background {
         let (rows, m, k) = (x.rows(), model.num_features, model.num_outputs);
         let mut values = vec![0.0; (m + 1) * rows * k];
         let out = DisjointOut::new(&mut values);
-        let block = block_rows(rows, ctl, 1, 64);
+        // a tree's tables are read once per block: large blocks keep them in cache
+        let block = large_block_rows(rows, ctl, 256);
         for_row_blocks(
             rows,
             block,
