@@ -62,9 +62,9 @@ interface Comparison {
 }
 
 const comparisons: Comparison[] = [
-  { name: 'path-dependent d8×500', caseName: 'xgb_d8', ours: 'path', peers: ['xgb_contribs', 'shap_tree'] },
-  { name: 'path-dependent d4×100', caseName: 'xgb_d4', ours: 'path', peers: ['xgb_contribs'] },
-  { name: 'path-dependent d12×200', caseName: 'xgb_d12', ours: 'path', peers: ['xgb_contribs'], cap: 300 },
+  { name: 'path-dependent d8×500', caseName: 'xgb_d8', ours: 'path', peers: ['xgb_contribs', 'shap_tree', 'woodelf_path'] },
+  { name: 'path-dependent d4×100', caseName: 'xgb_d4', ours: 'path', peers: ['xgb_contribs', 'woodelf_path'] },
+  { name: 'path-dependent d12×200', caseName: 'xgb_d12', ours: 'path', peers: ['xgb_contribs', 'woodelf_path'], cap: 300 },
   { name: 'interactions d6×100', caseName: 'xgb_interactions', ours: 'interactions', peers: ['xgb_interactions'], cap: 100 },
   { name: 'interventional d6×100 bg100', caseName: 'xgb_interventional', ours: 'interventional', peers: ['woodelf_interventional', 'shap_interventional'] },
   { name: 'interventional d6×100 bg10k', caseName: 'xgb_bg10k', ours: 'interventional', peers: ['woodelf_interventional', 'shap_interventional'], peerCaps: { shap_interventional: 10 } },
@@ -73,10 +73,10 @@ const comparisons: Comparison[] = [
   { name: 'bg interactions d6×100 bg10k', caseName: 'xgb_bg_interactions', ours: 'bg-interactions', peers: ['woodelf_interactions'] },
   { name: 'banzhaf d6×100 bg10k', caseName: 'xgb_bg10k', ours: 'banzhaf', peers: ['woodelf_banzhaf'] },
   { name: 'kernel d4×100 bg50 (error vs exact)', caseName: 'xgb_kernel', ours: 'kernel', peers: ['shap_kernel'], cap: 20 },
-  { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib'] },
+  { name: 'lightgbm 500 trees', caseName: 'lgb_500', ours: 'path', peers: ['lgb_contrib', 'woodelf_path'] },
   // rows/s against depth: leaf-wise LightGBM trees (the table shows the depth reached)
   ...[10, 20, 40].flatMap((d): Comparison[] => [
-    { name: `path-dependent lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'path', peers: ['lgb_contrib'] },
+    { name: `path-dependent lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'path', peers: ['lgb_contrib', 'woodelf_path'] },
     { name: `interventional lightgbm max_depth ${d}`, caseName: `lgb_deep${d}`, ours: 'interventional', peers: [] },
   ]),
 ];

@@ -13,6 +13,7 @@ Methods:
   woodelf_interventional  woodelf.WoodelfExplainer(model, bg).shap_values (background SHAP)
   woodelf_interactions    woodelf.WoodelfExplainer(model, bg).shap_interaction_values
   woodelf_banzhaf     woodelf.WoodelfExplainer(model, bg).banzhaf_values
+  woodelf_path        woodelf.WoodelfExplainer(model, feature_perturbation="tree_path_dependent").shap_values
 """
 
 import json
@@ -99,11 +100,21 @@ def run(cmd: dict) -> dict:
         from woodelf import WoodelfExplainer
 
         cols = [f"f{j}" for j in range(X.shape[1])]
-        Xd, bgd = pd.DataFrame(X, columns=cols), pd.DataFrame(bg, columns=cols)
-        # the base value (not timed): the mean raw prediction over the background
-        base_value = float(np.mean(model.predict(xgb.DMatrix(bg), output_margin=True)))
+        Xd = pd.DataFrame(X, columns=cols)
+        if method == "woodelf_path":
+            # the base value (not timed): the library's own bias column
+            if meta["library"] == "xgboost":
+                base_value = float(model.predict(xgb.DMatrix(X[:1]), pred_contribs=True)[0, -1])
+            else:
+                base_value = float(model.predict(X[:1], pred_contrib=True)[0, -1])
+        else:
+            # the base value (not timed): the mean raw prediction over the background
+            base_value = float(np.mean(model.predict(xgb.DMatrix(bg), output_margin=True)))
         t = time.perf_counter()
-        ex = WoodelfExplainer(model, bgd)
+        if method == "woodelf_path":
+            ex = WoodelfExplainer(model, feature_perturbation="tree_path_dependent")
+        else:
+            ex = WoodelfExplainer(model, pd.DataFrame(bg, columns=cols))
         if method == "woodelf_interactions":
             iv = np.asarray(ex.shap_interaction_values(Xd, verbose=False), dtype=np.float64)
         elif method == "woodelf_banzhaf":
