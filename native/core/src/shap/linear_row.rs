@@ -4,28 +4,48 @@
 //! precomputed coefficients: four quadrature vectors per edge, ~100 bytes per edge, ~25 MB
 //! for 500 trees of depth 8. One row would read all of that from memory for a few
 //! operations per value. This sweep instead keeps a compact [`RowPlan`] (one 64-byte record
-//! per internal node: the split, both children's cover ratios, the leaf values; ~8 MB for
-//! the same model, 1/3 of which a row reads) and computes the coefficients the row's
-//! decisions select on the fly, with exactly the operations [`Plan::new`] uses to compute
-//! them. The SIMD width goes to the quadrature points (compile-time length up to
-//! [`FIXED_N`]; AVX2 when the CPU has it).
+//! per internal node: the split, both children's cover ratios, the leaf values, where its
+//! edges' values go; one 8-byte record per edge; ~7 MB for the same model) and computes the
+//! coefficients the row's decisions select on the fly, with exactly the operations
+//! [`Plan::new`] uses to compute them. The SIMD width goes to the quadrature points, padded
+//! to 4 or 8 (see below; AVX2 or AVX-512 when the CPU has them).
 //!
-//! Per internal node: one decision, one division for the followed child's `c_on` (and, when
-//! an ancestor splits on the same feature, one per child for the factor ratios), selections
-//! by bit masks rather than branches, so the row's decisions cost no mispredicted branches.
+//! ## Two passes, no data-dependent branch
+//! A tree is swept in two straight loops. The downward pass takes the internal nodes in
+//! pre-order: it decides the split, selects both child edges' coefficients (by bit masks,
+//! whatever the decision and whether the feature was already turned off above), and
+//! writes the children's `A` and the two edges' coefficients to per-tree slots. The upward
+//! pass takes the edges in post-order — the order in which the lane kernel closes them —
+//! and for each adds its term `Σ_q x_q d_q` to `φ` and its `G` to its parent's. The loops'
+//! control flow depends on nothing but the number of nodes, so the row's decisions and the
+//! tree's shape cost no mispredicted branch.
 //!
 //! ## Bit-identical to the lane kernel
 //! Each coefficient is computed from the same operands by the same IEEE operations as in
 //! [`Plan::new`] (divisions by 1.0 and subtractions of +0.0 that the plan performs for a
 //! first split on a feature are exact and left out), so the selected coefficients equal
 //! the stored ones bit for bit. Selecting is then exactly what the lane kernel's 0/1 masks
-//! compute (the argument of the previous form of this module): with finite coefficients a
-//! masked sum is the selected value plus zeros of its sign, and the terms a state leaves out
-//! are ±0 products added to accumulators that start at +0.0 and can never become −0.0.
-//! Every remaining operation is the lane kernel's, in the same order (edge terms in
-//! depth-first pre-order, leaf terms when the leaf edge is reached, internal edge terms when
-//! their subtree is done; no fused multiply-add). [`Plan::finite`] guards the premise; a
-//! model with a non-finite coefficient is explained by the lane kernel.
+//! compute: with finite coefficients a masked sum is the selected value plus zeros of its
+//! sign; the terms of an edge whose feature is already off are ±0 products (its selected
+//! `c` difference is 0), and every ±0 term is added to an accumulator that starts at +0.0
+//! and can never become −0.0, so it changes nothing. Zeros of a different sign in `A` or
+//! `G` only ever meet the same ±0 arguments. A node's `G` starts at −0.0, the identity of
+//! IEEE addition, so the first edge's `G` plus the second's is the lane kernel's sum. Every
+//! remaining operation is the lane kernel's, in the same order (each term summed over
+//! `q` in order, terms added to `φ` in the edges' post-order; no fused multiply-add).
+//! [`Plan::finite`] guards the premise; a model with a non-finite coefficient is explained
+//! by the lane kernel.
+//!
+//! ## Padded quadrature points
+//! A tree with `n` points is swept with `N = 4` (`n ≤ 4`) or `N = 8` lanes. A padded lane
+//! `q ≥ n` takes the node `t` of lane 0 and weight 0, so its factor ratios, `A` and `G`
+//! are lane 0's, bit for bit, and its `c` differences are ±0 (`(1 - Z) · 0 / F1` with a
+//! nonzero `F1`, since lane 0's `c_on` is finite; `-0 / (1 - t)`; their differences).
+//! Its term `x_q d_q` is then ±0 when `x_q` is finite, and it is added after every real
+//! lane's, so each sum is the lane kernel's. `x_q` is finite when every local cover ratio
+//! lies in `[0, 1]` (then every factor ratio does, `|A| ≤ 1` and `|G| ≤ Σ |v|` over the
+//! tree's leaves) and the leaf values' absolute sum is below 1e300; a tree that fails this
+//! check is explained by the lane kernel.
 
 // Quadrature loops are written with indices on purpose: fixed-size index loops are what
 // the compiler turns into SIMD code.
@@ -40,18 +60,20 @@ use crate::{Ensemble, Tree};
 /// (more than 16 distinct features on a path) go through the lane kernel, one lane used.
 const FIXED_N: usize = 8;
 
-/// Deepest tree the sweep takes (its scratch is per depth); deeper trees use the lane
-/// kernel with one lane.
+/// Deepest tree the sweep takes (its records are built recursively); deeper trees use the
+/// lane kernel with one lane.
 const MAX_DEPTH: usize = 1024;
 
-/// [`RowNode::flags`]: the left child is a leaf.
-const LEFT_LEAF: u8 = 1;
-/// [`RowNode::flags`]: the right child is a leaf.
-const RIGHT_LEAF: u8 = 2;
-/// [`RowNode::flags`] of a bottom node (both children leaves).
-const BOTH_LEAVES: u8 = LEFT_LEAF | RIGHT_LEAF;
+/// [`RowNode::right`] of a node whose right child is a leaf.
+const NO_CHILD: u16 = u16::MAX;
+/// Set in [`RowNode::post_l`] when the left child is a leaf.
+const LEAF_BIT: u16 = 0x8000;
+/// Largest tree (internal nodes) the sweep takes: its slot indices fit in `u16`.
+const MAX_INTERNAL: usize = 16_383;
+/// Largest absolute sum of a tree's leaf values the padded lanes are proven finite for.
+const MAX_LEAF_SUM: f64 = 1e300;
 
-/// One internal node, in depth-first pre-order: all a row's sweep reads about it.
+/// One internal node, in depth-first pre-order: all the downward pass reads about it.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 struct RowNode {
@@ -65,11 +87,32 @@ struct RowNode {
     vl: f64,
     /// Value of the right child when it is a leaf (else 0).
     vr: f64,
-    /// Depth of the nearest ancestor edge splitting on the same feature, or [`NO_PREV`]
-    /// (the same for both child edges; an edge's depth is its child's).
+    /// The nearest ancestor edge splitting on the same feature, as `2 a + side` (`a` the
+    /// ancestor's index, `side` 1 for its right edge), or [`NO_PREV`].
     prev: u16,
-    /// [`LEFT_LEAF`], [`RIGHT_LEAF`].
-    flags: u8,
+    /// Index of the right child (internal nodes count from the tree's root), or
+    /// [`NO_CHILD`] when it is a leaf (the left child, when internal, is the next node).
+    right: u16,
+    /// Position of the left edge in the edges' post-order, with [`LEAF_BIT`] when the left
+    /// child is a leaf.
+    post_l: u16,
+    /// Position of the right edge in the edges' post-order.
+    post_r: u16,
+}
+
+const _: () = assert!(std::mem::size_of::<RowNode>() == 64);
+
+/// One edge, in post-order (the order the lane kernel closes them): what the upward pass
+/// reads about it. Vector slots: `2 i` holds `A` of internal node `i`, `2 i + 1` its `G`.
+#[derive(Clone, Debug)]
+struct RowEdge {
+    /// Slot of the vector the edge's term multiplies: `A` of the parent for a leaf edge,
+    /// `G` of the child for an internal one.
+    x: u16,
+    /// Slot of the parent's `G`.
+    g: u16,
+    /// Feature of the parent's split.
+    feature: u32,
 }
 
 /// How one tree is swept.
@@ -77,13 +120,16 @@ struct RowNode {
 enum RowTree {
     /// The root is a leaf: no SHAP value.
     Empty,
-    /// The sweep: its nodes `nodes[start..]` and quadrature points.
-    Sweep { start: usize, n: usize },
-    /// The lane kernel with one lane (too many quadrature points or too deep).
+    /// The sweep: its nodes `nodes[node..node + ni]`, edges `edges[2 node..2 (node + ni)]`,
+    /// `n` quadrature points (padded to 4 or 8).
+    Sweep { node: usize, ni: usize, n: usize },
+    /// The lane kernel with one lane (too many quadrature points, too deep or too large,
+    /// or values the padded lanes are not proven finite for).
     Lanes,
 }
 
-/// Gauss–Legendre tables for `n` points, with what the plan derives from them.
+/// Gauss–Legendre tables for `n` points, with what the plan derives from them, padded to
+/// [`FIXED_N`] with lane 0's node and weight 0.
 #[derive(Clone, Debug, Default)]
 struct Quad {
     t: [f64; FIXED_N],
@@ -97,30 +143,68 @@ struct Quad {
 /// The compact single-row plan of a model (built once per model, see [`super::Prepared`]).
 pub(crate) struct RowPlan {
     nodes: Vec<RowNode>,
+    /// Two per node: a tree's edges start at twice its first node's index.
+    edges: Vec<RowEdge>,
     trees: Vec<RowTree>,
     quad: Vec<Quad>,
-    max_depth: usize,
-    simd: Simd,
+    /// Most internal nodes of a swept tree (sizes the scratch).
+    max_internal: usize,
+    num_features: usize,
+    simd: RowSimd,
+}
+
+/// Which compiled variant of the sweep runs.
+#[derive(Clone, Copy)]
+enum RowSimd {
+    /// AVX-512 F, DQ and VL (32 vector registers, masked blends).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Base,
+}
+
+impl RowSimd {
+    /// The variant for `simd` ([`super::detect_simd`]), checking the AVX-512 subsets the
+    /// sweep's variant is compiled for.
+    fn of(simd: Simd) -> RowSimd {
+        match simd {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512
+                if is_x86_feature_detected!("avx512dq") && is_x86_feature_detected!("avx512vl") =>
+            {
+                RowSimd::Avx512
+            }
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 | Simd::Avx2 => RowSimd::Avx2,
+            Simd::Base => RowSimd::Base,
+        }
+    }
 }
 
 impl RowPlan {
     /// Builds the records of every tree `plan` describes (the same quadrature sizes).
     pub(crate) fn new(plan: &Plan, model: &Ensemble, simd: Simd) -> RowPlan {
-        let mut nodes = Vec::new();
+        let mut b = Builder {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            last: vec![NO_PREV; model.num_features],
+        };
         let mut trees = Vec::with_capacity(model.trees.len());
-        let mut last = vec![NO_PREV; model.num_features];
-        let mut max_depth = 0;
+        let mut max_internal = 0;
         for (tp, tree) in plan.trees.iter().zip(&model.trees) {
             let depth = tp.edges.iter().map(|e| e.depth as usize).max().unwrap_or(0);
+            let ni = tp.edges.len() / 2;
             if tp.edges.is_empty() {
                 trees.push(RowTree::Empty);
-            } else if tp.n > FIXED_N || depth > MAX_DEPTH {
+            } else if tp.n > FIXED_N || depth > MAX_DEPTH || ni > MAX_INTERNAL || !padded_ok(tree) {
                 trees.push(RowTree::Lanes);
             } else {
-                max_depth = max_depth.max(depth);
-                let start = nodes.len();
-                walk(tree, 0, 0, &mut last, &mut nodes);
-                trees.push(RowTree::Sweep { start, n: tp.n });
+                max_internal = max_internal.max(ni);
+                let node = b.nodes.len();
+                b.tree(tree);
+                assert_eq!(b.nodes.len() - node, ni, "one record per internal node");
+                trees.push(RowTree::Sweep { node, ni, n: tp.n });
             }
         }
         let quad = (0..=FIXED_N)
@@ -128,97 +212,174 @@ impl RowPlan {
                 let mut q = Quad::default();
                 if n > 0 {
                     let (t, w) = gauss_legendre01(n);
-                    for i in 0..n {
-                        q.t[i] = t[i];
-                        q.w[i] = w[i];
-                        q.omt[i] = 1.0 - t[i];
-                        q.nw[i] = -w[i] / (1.0 - t[i]);
+                    for i in 0..FIXED_N {
+                        let (ti, wi) = if i < n { (t[i], w[i]) } else { (t[0], 0.0) };
+                        q.t[i] = ti;
+                        q.w[i] = wi;
+                        q.omt[i] = 1.0 - ti;
+                        q.nw[i] = -wi / (1.0 - ti);
                     }
                 }
                 q
             })
             .collect();
-        RowPlan {
-            nodes,
+        let rp = RowPlan {
+            nodes: b.nodes,
+            edges: b.edges,
             trees,
             quad,
-            max_depth,
-            simd,
+            max_internal,
+            num_features: model.num_features,
+            simd: RowSimd::of(simd),
+        };
+        rp.check();
+        rp
+    }
+
+    /// Checks every index the sweep reads without bounds checks: slots below `2 ni + 1`,
+    /// edge positions below `2 ni`, ancestors before their descendants, features below
+    /// the model's count.
+    fn check(&self) {
+        for rt in &self.trees {
+            let RowTree::Sweep { node, ni, .. } = *rt else {
+                continue;
+            };
+            for (i, nd) in self.nodes[node..node + ni].iter().enumerate() {
+                assert!(nd.split.feature() < self.num_features);
+                assert!(nd.prev == NO_PREV || (nd.prev as usize) < 2 * i);
+                assert!(
+                    nd.right == NO_CHILD || (i < nd.right as usize && (nd.right as usize) < ni)
+                );
+                assert!(
+                    ((nd.post_l & !LEAF_BIT) as usize) < 2 * ni && (nd.post_r as usize) < 2 * ni
+                );
+                assert!(nd.post_l & LEAF_BIT != 0 || i + 1 < ni);
+            }
+            for e in &self.edges[2 * node..2 * (node + ni)] {
+                assert!((e.x as usize) < 2 * ni && (e.g as usize) < 2 * ni);
+                assert!((e.feature as usize) < self.num_features);
+            }
         }
     }
 }
 
-/// Pre-order walk of the internal nodes below `node` (at `depth`); `last[f]` is the depth
-/// of the nearest ancestor edge on feature `f`.
-fn walk(tree: &Tree, node: usize, depth: u16, last: &mut [u16], out: &mut Vec<RowNode>) {
-    let nd = &tree.nodes[node];
-    let f = nd.feature as usize;
-    let (l, r) = (nd.left as usize, nd.right as usize);
-    let (ll, rl) = (tree.nodes[l].is_leaf(), tree.nodes[r].is_leaf());
-    out.push(RowNode {
-        split: Split::of(nd),
-        zl: zero_fraction(tree, node, l),
-        zr: zero_fraction(tree, node, r),
-        vl: if ll { tree.nodes[l].value } else { 0.0 },
-        vr: if rl { tree.nodes[r].value } else { 0.0 },
-        prev: last[f],
-        flags: if ll { LEFT_LEAF } else { 0 } | if rl { RIGHT_LEAF } else { 0 },
-    });
-    let saved = last[f];
-    last[f] = depth + 1;
-    for (child, leaf) in [(l, ll), (r, rl)] {
-        if !leaf {
-            walk(tree, child, depth + 1, last, out);
+/// True when the padded lanes of `tree` are proven finite (see the module docs): every
+/// local cover ratio in `[0, 1]` and the leaf values' absolute sum below [`MAX_LEAF_SUM`].
+fn padded_ok(tree: &Tree) -> bool {
+    let mut sum = 0.0;
+    for (i, nd) in tree.nodes.iter().enumerate() {
+        if nd.is_leaf() {
+            sum += nd.value.abs();
+        } else {
+            for c in [nd.left as usize, nd.right as usize] {
+                let z = zero_fraction(tree, i, c);
+                if !(0.0..=1.0).contains(&z) {
+                    return false;
+                }
+            }
         }
     }
-    last[f] = saved;
+    sum < MAX_LEAF_SUM
 }
 
-/// What the sweep keeps per depth `d`: about the node at depth `d` and its two child
-/// edges (whose depth is `d + 1`; an edge's depth is its child's), and, for the nodes
-/// below, about the edge of depth `d` the walk is in.
-#[derive(Clone, Default)]
-struct Level {
-    /// `A` at the node.
-    a: [f64; FIXED_N],
-    /// `G` of the node's left subtree.
-    gl: [f64; FIXED_N],
-    /// The left edge's selected `c` difference.
-    dl: [f64; FIXED_N],
-    /// The right edge's factor ratio (times the leaf value for a leaf).
-    rr: [f64; FIXED_N],
-    /// The right edge's `c` difference (times `v r` for a leaf).
-    dr: [f64; FIXED_N],
-    /// Edge of depth `d`: `F1(Z, t)` of its followed sibling (the one that can be "on").
-    f1: [f64; FIXED_N],
-    /// Edge of depth `d`: `c_on(Z, t)` of its followed sibling.
-    ce: [f64; FIXED_N],
-    /// Edge of depth `d`: merged cover ratio `Z` of its followed sibling.
-    z: f64,
-    /// The node's record (index from the tree's root).
-    node: u32,
-    /// The row goes left at the node.
-    dec: bool,
-    /// The node's feature was already turned off above (its edges add no terms).
-    off: bool,
-    /// The walk is in the node's right subtree.
-    right: bool,
-    /// Edge of depth `d`: its feature is still on below it.
-    on: bool,
+/// Builds one tree's records: nodes in pre-order, edges in post-order.
+struct Builder {
+    nodes: Vec<RowNode>,
+    edges: Vec<RowEdge>,
+    /// `last[f]`: the nearest ancestor edge on feature `f` (as [`RowNode::prev`]).
+    last: Vec<u16>,
 }
 
-/// Per-call buffers of the single-row sweep (sized by the plan's depth, not its size).
+impl Builder {
+    /// Adds the tree's records (internal root, at most [`MAX_INTERNAL`] internal nodes).
+    fn tree(&mut self, tree: &Tree) {
+        let root = self.nodes.len();
+        debug_assert_eq!(self.edges.len(), 2 * root);
+        self.visit(tree, 0, root);
+    }
+
+    /// Adds internal node `node` and its subtree (`root`: where the tree's nodes start);
+    /// returns the node's index from the tree's root.
+    fn visit(&mut self, tree: &Tree, node: usize, root: usize) -> u16 {
+        let nd = &tree.nodes[node];
+        let f = nd.feature as usize;
+        let (l, r) = (nd.left as usize, nd.right as usize);
+        let (ll, rl) = (tree.nodes[l].is_leaf(), tree.nodes[r].is_leaf());
+        let at = self.nodes.len();
+        let i = (at - root) as u16;
+        let prev = self.last[f];
+        self.nodes.push(RowNode {
+            split: Split::of(nd),
+            zl: zero_fraction(tree, node, l),
+            zr: zero_fraction(tree, node, r),
+            vl: if ll { tree.nodes[l].value } else { 0.0 },
+            vr: if rl { tree.nodes[r].value } else { 0.0 },
+            prev,
+            right: NO_CHILD,
+            post_l: 0,
+            post_r: 0,
+        });
+        let mut post = [0u16; 2];
+        for (side, child, leaf) in [(0u16, l, ll), (1, r, rl)] {
+            let x = if leaf {
+                2 * i
+            } else {
+                self.last[f] = 2 * i + side;
+                let c = self.visit(tree, child, root);
+                self.last[f] = prev;
+                if side == 1 {
+                    self.nodes[at].right = c;
+                }
+                2 * c + 1
+            };
+            post[side as usize] = (self.edges.len() - 2 * root) as u16;
+            self.edges.push(RowEdge {
+                x,
+                g: 2 * i + 1,
+                feature: f as u32,
+            });
+        }
+        self.nodes[at].post_l = post[0] | if ll { LEAF_BIT } else { 0 };
+        self.nodes[at].post_r = post[1];
+        i
+    }
+}
+
+/// Per-call buffers of the single-row sweep (sized by the plan's largest tree, not its
+/// size), `N` values per vector.
 pub(crate) struct RowScratch {
-    lv: Vec<Level>,
+    /// Vector slots: `A` of internal node `i` at `2 i`, its `G` at `2 i + 1`; slot
+    /// `2 ni` takes the products of leaf edges, which nothing reads.
+    v: Vec<f64>,
+    /// Per edge (post-order): the factor of its `G` (the leaf edge's factor ratio times
+    /// the leaf value; 1 for an internal edge).
+    m: Vec<f64>,
+    /// Per edge (post-order): its selected `c` difference (times `v r` for a leaf edge).
+    d: Vec<f64>,
+    /// Per node: `F1(Z, t)` of the followed child (`Z` merged along the feature).
+    f1: Vec<f64>,
+    /// Per node: `c_on(Z, t)` of the followed child.
+    ce: Vec<f64>,
+    /// Per node: merged cover ratio `Z` of the followed child.
+    z: Vec<f64>,
+    /// Per edge slot `2 i + side`: all ones when the edge's feature is still on below it.
+    on: Vec<u64>,
     /// Lane buffers for the trees the sweep leaves to the lane kernel.
     lanes: Option<(Scratch, Vec<Lane>, Vec<Lane>)>,
 }
 
 impl RowScratch {
-    /// Buffers for the deepest tree of `rp`.
+    /// Buffers for the largest tree of `rp`.
     pub(crate) fn new(rp: &RowPlan) -> RowScratch {
+        let ni = rp.max_internal;
         RowScratch {
-            lv: vec![Level::default(); rp.max_depth + 2],
+            v: vec![0.0; (2 * ni + 1) * FIXED_N],
+            m: vec![0.0; 2 * ni * FIXED_N],
+            d: vec![0.0; 2 * ni * FIXED_N],
+            f1: vec![0.0; ni * FIXED_N],
+            ce: vec![0.0; ni * FIXED_N],
+            z: vec![0.0; ni],
+            on: vec![0; 2 * ni],
             lanes: None,
         }
     }
@@ -236,12 +397,30 @@ pub(crate) fn explain_row(
     phi: &mut [f64],
 ) {
     debug_assert!(plan.finite);
+    assert!(x.len() == model.num_features && model.num_features == rp.num_features);
+    assert!(phi.len() == model.num_outputs * model.num_features);
     match rp.simd {
+        // SAFETY: the CPU supports AVX-512 F/DQ/VL (`RowSimd::of` found them).
+        #[cfg(target_arch = "x86_64")]
+        RowSimd::Avx512 => unsafe { explain_row_avx512(plan, rp, model, x, s, phi) },
         // SAFETY: the CPU supports AVX2 (`detect_simd` found it, or AVX-512).
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 | Simd::Avx512 => unsafe { explain_row_avx2(plan, rp, model, x, s, phi) },
-        _ => explain_row_body(plan, rp, model, x, s, phi),
+        RowSimd::Avx2 => unsafe { explain_row_avx2(plan, rp, model, x, s, phi) },
+        RowSimd::Base => explain_row_body(plan, rp, model, x, s, phi),
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+unsafe fn explain_row_avx512(
+    plan: &Plan,
+    rp: &RowPlan,
+    model: &Ensemble,
+    x: &[f64],
+    s: &mut RowScratch,
+    phi: &mut [f64],
+) {
+    explain_row_body(plan, rp, model, x, s, phi)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -269,24 +448,21 @@ fn explain_row_body(
     let m = model.num_features;
     for ((rt, tp), tree) in rp.trees.iter().zip(&plan.trees).zip(&model.trees) {
         let ph = &mut phi[tp.output * m..(tp.output + 1) * m];
-        let (start, n) = match *rt {
+        let (node, ni, n) = match *rt {
             RowTree::Empty => continue,
             RowTree::Lanes => {
                 one_lane(plan, tp, tree, x, s, ph);
                 continue;
             }
-            RowTree::Sweep { start, n } => (start, n),
+            RowTree::Sweep { node, ni, n } => (node, ni, n),
         };
-        let (nodes, q) = (&rp.nodes[start..], &rp.quad[n]);
-        match n {
-            1 => sweep::<1>(nodes, q, tree, x, s, ph),
-            2 => sweep::<2>(nodes, q, tree, x, s, ph),
-            3 => sweep::<3>(nodes, q, tree, x, s, ph),
-            4 => sweep::<4>(nodes, q, tree, x, s, ph),
-            5 => sweep::<5>(nodes, q, tree, x, s, ph),
-            6 => sweep::<6>(nodes, q, tree, x, s, ph),
-            7 => sweep::<7>(nodes, q, tree, x, s, ph),
-            _ => sweep::<8>(nodes, q, tree, x, s, ph),
+        let nodes = &rp.nodes[node..node + ni];
+        let edges = &rp.edges[2 * node..2 * (node + ni)];
+        let q = &rp.quad[n];
+        if n <= 4 {
+            sweep::<4>(nodes, edges, q, tree, x, s, ph);
+        } else {
+            sweep::<8>(nodes, edges, q, tree, x, s, ph);
         }
     }
 }
@@ -338,16 +514,30 @@ fn pick1(mask: u64, a: f64, b: f64) -> f64 {
     f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
 }
 
-/// The first `N` values of a scratch vector.
+/// The first `N` values of a table.
 #[inline(always)]
 fn first<const N: usize>(v: &[f64; FIXED_N]) -> [f64; N] {
     v[..N].try_into().expect("N ≤ FIXED_N")
 }
 
-/// Stores an `N`-vector into a scratch vector.
+/// Vector `slot` of a buffer of `N`-vectors.
+///
+/// # Safety
+/// `(slot + 1) * N` values from `buf` are readable.
 #[inline(always)]
-fn put<const N: usize>(to: &mut [f64; FIXED_N], v: &[f64; N]) {
-    to[..N].copy_from_slice(v);
+unsafe fn ld<const N: usize>(buf: *const f64, slot: usize) -> [f64; N] {
+    // SAFETY: in bounds by the caller's guarantee; `[f64; N]` needs no more alignment.
+    unsafe { buf.add(slot * N).cast::<[f64; N]>().read() }
+}
+
+/// Stores vector `slot` of a buffer of `N`-vectors.
+///
+/// # Safety
+/// `(slot + 1) * N` values from `buf` are writable.
+#[inline(always)]
+unsafe fn st<const N: usize>(buf: *mut f64, slot: usize, v: [f64; N]) {
+    // SAFETY: as for `ld`.
+    unsafe { buf.add(slot * N).cast::<[f64; N]>().write(v) }
 }
 
 /// `Σ_q a[q] b[q]`, summed in order of `q` from +0.0 (the lane kernel's order).
@@ -360,32 +550,34 @@ fn dot<const N: usize>(a: &[f64; N], b: &[f64; N]) -> f64 {
     acc
 }
 
-/// Where the walk goes next.
-enum Step<const N: usize> {
-    /// Visit the next node record, at this depth.
-    Node(usize),
-    /// The left subtree of the node at this depth is done: take its right edge.
-    Right(usize),
-    /// The subtree of the node at this depth is done, with this `G`.
-    Up(usize, [f64; N]),
-}
-
-/// The coefficients of a leaf edge with factor ratio `r`, `c` difference `d` and value `v`,
-/// as [`Plan::new`] scales them: `(v r, d (v r_unscaled))`.
+/// The two coefficients of an edge with factor ratio `r` and `c` difference `d` the upward
+/// pass reads: `(v r, d (v r))` for a leaf edge (value `v`), as [`Plan::new`] scales them,
+/// `(1, d)` for an internal edge (`leaf` all ones or zero).
 #[inline(always)]
-fn leaf_coef<const N: usize>(r: &[f64; N], d: &[f64; N], v: f64) -> ([f64; N], [f64; N]) {
+fn edge_coef<const N: usize>(
+    leaf: u64,
+    r: &[f64; N],
+    d: &[f64; N],
+    v: f64,
+) -> ([f64; N], [f64; N]) {
     let (mut rv, mut dv) = ([0.0; N], [0.0; N]);
     for q in 0..N {
         dv[q] = d[q] * (v * r[q]);
         rv[q] = r[q] * v;
     }
-    (rv, dv)
+    (pick(leaf, &rv, &[1.0; N]), pick(leaf, &dv, d))
 }
 
-/// One tree for one row (`N` quadrature points); `nodes` starts at the tree's root.
+/// One tree for one row (`N` padded quadrature points): `nodes` in pre-order, `edges` in
+/// post-order, both checked by [`RowPlan::check`].
+///
+/// The downward pass decides each split, selects both child edges' coefficients and
+/// computes the children's `A`; the upward pass adds each edge's term and passes its `G`
+/// up (see the module docs).
 #[inline(always)]
 fn sweep<const N: usize>(
     nodes: &[RowNode],
+    edges: &[RowEdge],
     qt: &Quad,
     tree: &Tree,
     x: &[f64],
@@ -396,183 +588,115 @@ fn sweep<const N: usize>(
     let w: [f64; N] = first(&qt.w);
     let omt: [f64; N] = first(&qt.omt);
     let nw: [f64; N] = first(&qt.nw);
-    let lv = &mut s.lv[..];
-    lv[0].a = [1.0; FIXED_N];
-    let mut next = 0usize;
-    let mut step = Step::<N>::Node(0);
-    loop {
-        step = match step {
-            Step::Node(d) => {
-                let nd = &nodes[next];
-                let sp = &nd.split;
-                let f = sp.feature();
-                let dec = sp.goes_left(tree, x[f]);
-                let mask = (dec as u64).wrapping_neg();
-                let prev = nd.prev as usize;
-                let has_prev = nd.prev != NO_PREV;
-                let off = has_prev && !lv[prev].on;
-                let (rl, dl, rr, dr);
-                if off {
-                    rl = [nd.zl; N];
-                    rr = [nd.zr; N];
-                    dl = [0.0; N];
-                    dr = [0.0; N];
-                } else {
-                    // the followed child's edge is "on", the other's "turned off here"
-                    let zf = pick1(mask, nd.zl, nd.zr);
-                    let zo = pick1(mask, nd.zr, nd.zl);
-                    let (zf, zo) = if has_prev {
-                        (lv[prev].z * zf, lv[prev].z * zo)
-                    } else {
-                        (zf, zo)
-                    };
-                    let omz = 1.0 - zf;
-                    let (mut f1, mut ce, mut f0) = ([0.0; N], [0.0; N], [0.0; N]);
-                    for q in 0..N {
-                        f1[q] = zf + t[q] * omz;
-                        ce[q] = omz * w[q] / f1[q];
-                        f0[q] = zo * omt[q];
-                    }
-                    let (mut r_f, mut d_f, mut r_o, mut d_o) = (f1, ce, f0, nw);
-                    if has_prev {
-                        let fp: [f64; N] = first(&lv[prev].f1);
-                        let cp: [f64; N] = first(&lv[prev].ce);
-                        for q in 0..N {
-                            r_f[q] = f1[q] / fp[q];
-                            d_f[q] = ce[q] - cp[q];
-                            r_o[q] = f0[q] / fp[q];
-                            d_o[q] = nw[q] - cp[q];
-                        }
-                    }
-                    if nd.flags != BOTH_LEAVES {
-                        let below = &mut lv[d + 1];
-                        below.z = zf;
-                        put(&mut below.f1, &f1);
-                        put(&mut below.ce, &ce);
-                    }
-                    rl = pick(mask, &r_f, &r_o);
-                    dl = pick(mask, &d_f, &d_o);
-                    rr = pick(mask, &r_o, &r_f);
-                    dr = pick(mask, &d_o, &d_f);
+    let ni = nodes.len();
+    assert!(
+        edges.len() == 2 * ni
+            && s.v.len() >= (2 * ni + 1) * N
+            && s.m.len() >= 2 * ni * N
+            && s.d.len() >= 2 * ni * N
+            && s.f1.len() >= ni * N
+            && s.ce.len() >= ni * N
+            && s.z.len() >= ni
+            && s.on.len() >= 2 * ni
+    );
+
+    let (v, mb, db) = (s.v.as_mut_ptr(), s.m.as_mut_ptr(), s.d.as_mut_ptr());
+    let (sf1, sce) = (s.f1.as_mut_ptr(), s.ce.as_mut_ptr());
+    let (sz, son) = (s.z.as_mut_ptr(), s.on.as_mut_ptr());
+    let (xp, php) = (x.as_ptr(), phi.as_mut_ptr());
+    let sink = 2 * ni;
+    // SAFETY (all unchecked accesses below): the buffers hold the lengths asserted above;
+    // `RowPlan::check` bounds every slot by `2 ni + 1`, every edge position by `2 ni`,
+    // every node index by `ni`, `prev` by `2 i`, and features by the length of `x` and
+    // `phi` (asserted in `explain_row`).
+    unsafe {
+        st::<N>(v, 0, [1.0; N]);
+        for (i, nd) in nodes.iter().enumerate() {
+            let a: [f64; N] = ld(v, 2 * i);
+            st::<N>(v, 2 * i + 1, [-0.0; N]);
+            let sp = &nd.split;
+            let dec = sp.goes_left(tree, *xp.add(sp.feature()));
+            let mask = (dec as u64).wrapping_neg();
+            // the followed child's edge is "on", the other's "turned off here"
+            let zf = pick1(mask, nd.zl, nd.zr);
+            let zo = pick1(mask, nd.zr, nd.zl);
+            let (rl, dl, rr, dr);
+            if nd.prev == NO_PREV {
+                let omz = 1.0 - zf;
+                let (mut f1, mut ce, mut f0) = ([0.0; N], [0.0; N], [0.0; N]);
+                for q in 0..N {
+                    f1[q] = zf + t[q] * omz;
+                    ce[q] = omz * w[q] / f1[q];
+                    f0[q] = zo * omt[q];
                 }
-                let l = &mut lv[d];
-                next += 1;
-                let a: [f64; N] = first(&l.a);
-                if nd.flags == BOTH_LEAVES {
-                    // a bottom node: both leaf edges at once, in the sweep's order
-                    let mut g = [0.0; N];
-                    if off {
-                        let (zl, zr) = (nd.zl * nd.vl, nd.zr * nd.vr);
-                        for q in 0..N {
-                            g[q] = a[q] * zl + a[q] * zr;
-                        }
-                    } else {
-                        let (rlv, dlv) = leaf_coef(&rl, &dl, nd.vl);
-                        let (rrv, drv) = leaf_coef(&rr, &dr, nd.vr);
-                        phi[f] += dot(&a, &dlv);
-                        phi[f] += dot(&a, &drv);
-                        for q in 0..N {
-                            g[q] = a[q] * rlv[q] + a[q] * rrv[q];
-                        }
-                    }
-                    step = Step::Up(d, g);
-                    continue;
+                *sz.add(i) = zf;
+                st(sf1, i, f1);
+                st(sce, i, ce);
+                *son.add(2 * i) = mask;
+                *son.add(2 * i + 1) = !mask;
+                rl = pick(mask, &f1, &f0);
+                dl = pick(mask, &ce, &nw);
+                rr = pick(mask, &f0, &f1);
+                dr = pick(mask, &nw, &ce);
+            } else {
+                // an ancestor splits on the feature: "already off" unless its edge is on
+                let p = nd.prev as usize;
+                let on = *son.add(p);
+                let anc = p / 2;
+                let zp = *sz.add(anc);
+                let fp: [f64; N] = ld(sf1, anc);
+                let cp: [f64; N] = ld(sce, anc);
+                let (zf, zo) = (zp * zf, zp * zo);
+                let omz = 1.0 - zf;
+                let (mut f1, mut ce) = ([0.0; N], [0.0; N]);
+                let (mut r_f, mut d_f, mut r_o, mut d_o) = ([0.0; N], [0.0; N], [0.0; N], [0.0; N]);
+                for q in 0..N {
+                    f1[q] = zf + t[q] * omz;
+                    ce[q] = omz * w[q] / f1[q];
+                    let f0 = zo * omt[q];
+                    r_f[q] = f1[q] / fp[q];
+                    d_f[q] = ce[q] - cp[q];
+                    r_o[q] = f0 / fp[q];
+                    d_o[q] = nw[q] - cp[q];
                 }
-                l.node = (next - 1) as u32;
-                l.dec = dec;
-                l.off = off;
-                // the right edge's coefficients, for when the left subtree is done
-                if nd.flags & RIGHT_LEAF == 0 {
-                    put(&mut l.rr, &rr);
-                    put(&mut l.dr, &dr);
-                } else if off {
-                    put(&mut l.rr, &[nd.zr * nd.vr; N]);
-                } else {
-                    let (rv, dv) = leaf_coef(&rr, &dr, nd.vr);
-                    put(&mut l.rr, &rv);
-                    put(&mut l.dr, &dv);
-                }
-                if nd.flags & LEFT_LEAF != 0 {
-                    let mut g = [0.0; N];
-                    if off {
-                        let zv = nd.zl * nd.vl;
-                        for q in 0..N {
-                            g[q] = a[q] * zv;
-                        }
-                    } else {
-                        let (rv, dv) = leaf_coef(&rl, &dl, nd.vl);
-                        for q in 0..N {
-                            g[q] = a[q] * rv[q];
-                        }
-                        phi[f] += dot(&a, &dv);
-                    }
-                    put(&mut l.gl, &g);
-                    Step::Right(d)
-                } else {
-                    let mut an = [0.0; N];
-                    for q in 0..N {
-                        an[q] = a[q] * rl[q];
-                    }
-                    put(&mut l.dl, &dl);
-                    l.right = false;
-                    let below = &mut lv[d + 1];
-                    put(&mut below.a, &an);
-                    below.on = !off && dec;
-                    Step::Node(d + 1)
-                }
+                *sz.add(i) = zf;
+                st(sf1, i, f1);
+                st(sce, i, ce);
+                *son.add(2 * i) = on & mask;
+                *son.add(2 * i + 1) = on & !mask;
+                rl = pick(on, &pick(mask, &r_f, &r_o), &[nd.zl; N]);
+                dl = pick(on, &pick(mask, &d_f, &d_o), &[0.0; N]);
+                rr = pick(on, &pick(mask, &r_o, &r_f), &[nd.zr; N]);
+                dr = pick(on, &pick(mask, &d_o, &d_f), &[0.0; N]);
             }
-            Step::Right(d) => {
-                let l = &mut lv[d];
-                let nd = &nodes[l.node as usize];
-                let a: [f64; N] = first(&l.a);
-                let rr: [f64; N] = first(&l.rr);
-                if nd.flags & RIGHT_LEAF != 0 {
-                    let gl: [f64; N] = first(&l.gl);
-                    let mut g = [0.0; N];
-                    for q in 0..N {
-                        g[q] = gl[q] + a[q] * rr[q];
-                    }
-                    if !l.off {
-                        let dr: [f64; N] = first(&l.dr);
-                        phi[nd.split.feature()] += dot(&a, &dr);
-                    }
-                    Step::Up(d, g)
-                } else {
-                    let mut an = [0.0; N];
-                    for q in 0..N {
-                        an[q] = a[q] * rr[q];
-                    }
-                    l.right = true;
-                    let on = !l.off && !l.dec;
-                    let below = &mut lv[d + 1];
-                    put(&mut below.a, &an);
-                    below.on = on;
-                    Step::Node(d + 1)
-                }
+            let lleaf = nd.post_l & LEAF_BIT != 0;
+            let rleaf = nd.right == NO_CHILD;
+            let (pl, pr) = ((nd.post_l & !LEAF_BIT) as usize, nd.post_r as usize);
+            let (mut al, mut ar) = ([0.0; N], [0.0; N]);
+            for q in 0..N {
+                al[q] = a[q] * rl[q];
+                ar[q] = a[q] * rr[q];
             }
-            Step::Up(d, g) => {
-                if d == 0 {
-                    break;
-                }
-                // close the edge from the parent: its term, and its `G` passed up
-                let l = &mut lv[d - 1];
-                if !l.off {
-                    let de: [f64; N] = first(if l.right { &l.dr } else { &l.dl });
-                    let f = nodes[l.node as usize].split.feature();
-                    phi[f] += dot(&g, &de);
-                }
-                if l.right {
-                    let gl: [f64; N] = first(&l.gl);
-                    let mut gp = [0.0; N];
-                    for q in 0..N {
-                        gp[q] = gl[q] + g[q];
-                    }
-                    Step::Up(d - 1, gp)
-                } else {
-                    put(&mut l.gl, &g);
-                    Step::Right(d - 1)
-                }
+            st(v, if lleaf { sink } else { 2 * (i + 1) }, al);
+            st(v, if rleaf { sink } else { 2 * nd.right as usize }, ar);
+            let (ml, dlv) = edge_coef((lleaf as u64).wrapping_neg(), &rl, &dl, nd.vl);
+            let (mr, drv) = edge_coef((rleaf as u64).wrapping_neg(), &rr, &dr, nd.vr);
+            st(mb, pl, ml);
+            st(db, pl, dlv);
+            st(mb, pr, mr);
+            st(db, pr, drv);
+        }
+        for (e, ed) in edges.iter().enumerate() {
+            let xv: [f64; N] = ld(v, ed.x as usize);
+            let m: [f64; N] = ld(mb, e);
+            let d: [f64; N] = ld(db, e);
+            let g = ed.g as usize;
+            let mut gp: [f64; N] = ld(v, g);
+            for q in 0..N {
+                gp[q] += xv[q] * m[q];
             }
-        };
+            st(v, g, gp);
+            *php.add(ed.feature as usize) += dot(&xv, &d);
+        }
     }
 }
