@@ -302,6 +302,8 @@ pub(crate) struct Scratch {
     rows: Vec<f64>,
     xt: Vec<Lane>,
     phi: Vec<Lane>,
+    /// The CPU has what [`decide_all_avx512`] needs.
+    avx512: bool,
 }
 
 impl Scratch {
@@ -319,7 +321,65 @@ impl Scratch {
             rows: Vec::new(),
             xt: Vec::new(),
             phi: Vec::new(),
+            avx512: avx512_decisions(),
         }
+    }
+}
+
+/// True when [`decide_all_avx512`] can run: AVX-512 F, VL, DQ and BW (and `ARROWSHAP_NO_SIMD`
+/// unset).
+fn avx512_decisions() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        matches!(detect_simd(), Simd::Avx512)
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512bw")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `dec[i]` = [`decide`] at every internal node `i` of `tp`, with AVX-512 comparisons into
+/// mask registers for the numeric split kinds (the portable form compares lane by lane and
+/// stores each 0/1 on its own, which the vector loads that follow cannot forward from);
+/// other kinds go to [`decide`]. The same decisions as [`Tree::goes_left`] (`x as f32`
+/// rounds to nearest, NaN takes the default side).
+///
+/// # Safety
+/// The CPU must have AVX-512 F, VL, DQ and BW ([`avx512_decisions`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
+unsafe fn decide_all_avx512(tp: &TreePlan, tree: &Tree, xg: &[Lane], dec: &mut [Lane]) {
+    use super::background::bits::{le_f64_x8, lt_f32_x8};
+    use std::arch::x86_64::*;
+    let one = _mm512_set1_pd(1.0);
+    for &i in &tp.internal {
+        let node = &tree.nodes[i as usize];
+        let x = &xg[node.feature as usize];
+        let p = x.as_ptr();
+        let dl = node.default_left;
+        let (lo, hi) = match node.kind {
+            SplitKind::XgbNumeric => {
+                let t = node.threshold as f32;
+                (lt_f32_x8(p, t, dl), lt_f32_x8(p.add(8), t, dl))
+            }
+            SplitKind::LgbNumericNan => {
+                let t = node.threshold;
+                (le_f64_x8(p, t, dl), le_f64_x8(p.add(8), t, dl))
+            }
+            SplitKind::LgbNumericNone => {
+                let (t, nl) = (node.threshold, 0.0 <= node.threshold);
+                (le_f64_x8(p, t, nl), le_f64_x8(p.add(8), t, nl))
+            }
+            _ => {
+                dec[i as usize] = decide(tree, node, x);
+                continue;
+            }
+        };
+        let d = &mut dec[i as usize];
+        _mm512_storeu_pd(d.as_mut_ptr(), _mm512_maskz_mov_pd(lo, one));
+        _mm512_storeu_pd(d.as_mut_ptr().add(8), _mm512_maskz_mov_pd(hi, one));
     }
 }
 
@@ -424,14 +484,15 @@ fn open_edge<const PREV: bool>(
     } else {
         [1.0; LANES]
     };
+    let mut o = dp;
+    if e.flags & IS_LEFT == 0 {
+        for l in 0..LANES {
+            o[l] = 1.0 - dp[l];
+        }
+    }
     let (mut on, mut offon, mut off) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
     for l in 0..LANES {
-        let o = if e.flags & IS_LEFT != 0 {
-            dp[l]
-        } else {
-            1.0 - dp[l]
-        };
-        on[l] = oold[l] * o;
+        on[l] = oold[l] * o[l];
         offon[l] = oold[l] - on[l];
         off[l] = 1.0 - oold[l];
     }
@@ -527,6 +588,13 @@ pub(super) fn tree_lanes(
     s: &mut Scratch,
     phi: &mut [Lane],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if s.avx512 {
+        // SAFETY: `s.avx512` says the CPU has the features.
+        unsafe { decide_all_avx512(tp, tree, xg, &mut s.dec) };
+        sweep(tp, s, phi);
+        return;
+    }
     for &i in &tp.internal {
         let nd = &tree.nodes[i as usize];
         s.dec[i as usize] = decide(tree, nd, &xg[nd.feature as usize]);

@@ -266,23 +266,47 @@ fn le_f64<const ISA: u8>(xs: &[f64; BLOCK], t: f64, nan_left: bool) -> Set {
     }
 }
 
-/// [`pack`] of `(x as f32) < t`, NaN to `nan_left`, with AVX-512: the conversion rounds
-/// to nearest like `as`, the comparison's mask register is the bits.
+/// Bit `j` set when `(x[j] as f32) < t`, NaN to `nan_left`, for the 8 values at `x`, with
+/// AVX-512: the conversion rounds to nearest like `as`, the comparison's mask register is
+/// the bits.
+///
+/// # Safety
+/// `x` must point to 8 readable values; the CPU must have the enabled features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
+#[inline]
+pub(crate) unsafe fn lt_f32_x8(x: *const f64, t: f32, nan_left: bool) -> u8 {
+    let x = _mm512_loadu_pd(x);
+    let lt = _mm256_cmp_ps_mask::<_CMP_LT_OQ>(_mm512_cvtpd_ps(x), _mm256_set1_ps(t));
+    let nan = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
+    lt | (nan & if nan_left { 0xff } else { 0 })
+}
+
+/// Bit `j` set when `x[j] <= t`, NaN to `nan_left`, for the 8 values at `x`, with AVX-512.
+///
+/// # Safety
+/// As [`lt_f32_x8`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
+#[inline]
+pub(crate) unsafe fn le_f64_x8(x: *const f64, t: f64, nan_left: bool) -> u8 {
+    let x = _mm512_loadu_pd(x);
+    let le = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(x, _mm512_set1_pd(t));
+    let nan = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
+    le | (nan & if nan_left { 0xff } else { 0 })
+}
+
+/// [`pack`] of `(x as f32) < t`, NaN to `nan_left`, with AVX-512 ([`lt_f32_x8`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
 #[inline]
 unsafe fn lt_f32_avx512(xs: &[f64; BLOCK], t: f32, nan_left: bool) -> Set {
-    let tv = _mm256_set1_ps(t);
-    let nl = if nan_left { 0xff } else { 0 };
     let mut s = Set::EMPTY;
     for (w, out) in s.0.iter_mut().enumerate() {
         let mut bits = 0u64;
         for g in 0..8 {
             // SAFETY: w * 64 + g * 8 + 8 <= BLOCK.
-            let x = _mm512_loadu_pd(xs.as_ptr().add(w * 64 + g * 8));
-            let lt = _mm256_cmp_ps_mask::<_CMP_LT_OQ>(_mm512_cvtpd_ps(x), tv);
-            let nan = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
-            bits |= ((lt | (nan & nl)) as u64) << (g * 8);
+            bits |= (lt_f32_x8(xs.as_ptr().add(w * 64 + g * 8), t, nan_left) as u64) << (g * 8);
         }
         *out = bits;
     }
@@ -311,22 +335,17 @@ unsafe fn lt_f32_avx2(xs: &[f64; BLOCK], t: f32, nan_left: bool) -> Set {
     s
 }
 
-/// [`pack`] of `x <= t`, NaN to `nan_left`, with AVX-512.
+/// [`pack`] of `x <= t`, NaN to `nan_left`, with AVX-512 ([`le_f64_x8`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
 #[inline]
 unsafe fn le_f64_avx512(xs: &[f64; BLOCK], t: f64, nan_left: bool) -> Set {
-    let tv = _mm512_set1_pd(t);
-    let nl = if nan_left { 0xff } else { 0 };
     let mut s = Set::EMPTY;
     for (w, out) in s.0.iter_mut().enumerate() {
         let mut bits = 0u64;
         for g in 0..8 {
             // SAFETY: w * 64 + g * 8 + 8 <= BLOCK.
-            let x = _mm512_loadu_pd(xs.as_ptr().add(w * 64 + g * 8));
-            let le = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(x, tv);
-            let nan = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
-            bits |= ((le | (nan & nl)) as u64) << (g * 8);
+            bits |= (le_f64_x8(xs.as_ptr().add(w * 64 + g * 8), t, nan_left) as u64) << (g * 8);
         }
         *out = bits;
     }

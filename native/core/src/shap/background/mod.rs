@@ -26,7 +26,7 @@
 //! per-pair walk ([`super::interventional_bitset`]) and against enumeration.
 
 mod apply;
-mod bits;
+pub(crate) mod bits;
 mod count;
 mod plan;
 mod table;
