@@ -105,11 +105,24 @@ impl Split {
     /// True when `x` goes left, by [`Tree::goes_left`] itself.
     #[inline(always)]
     pub(super) fn goes_left(&self, tree: &Tree, x: f64) -> bool {
+        self.goes_left_as(self.kind, tree, x)
+    }
+
+    /// Kind of the split.
+    pub(super) fn kind(&self) -> SplitKind {
+        self.kind
+    }
+
+    /// [`Split::goes_left`] with the split's kind given by the caller, who knows it (a
+    /// constant then folds `goes_left` to one comparison); `kind` must be [`Split::kind`].
+    #[inline(always)]
+    pub(super) fn goes_left_as(&self, kind: SplitKind, tree: &Tree, x: f64) -> bool {
+        debug_assert!(kind == self.kind);
         let node = Node {
             left: 0,
             right: 0,
             feature: self.feature,
-            kind: self.kind,
+            kind,
             default_left: self.default_left,
             threshold: self.threshold,
             cat_offset: self.cat_offset,

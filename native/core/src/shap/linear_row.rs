@@ -54,7 +54,7 @@
 use super::linear::{tree_lanes, Lane, Plan, Scratch, Split, TreePlan, NO_PREV};
 use super::quadrature::gauss_legendre01;
 use super::{zero_fraction, Simd};
-use crate::{Ensemble, Tree};
+use crate::{Ensemble, SplitKind, Tree};
 
 /// Trees with up to this many quadrature points get the single-row sweep; deeper ones
 /// (more than 16 distinct features on a path) go through the lane kernel, one lane used.
@@ -121,8 +121,13 @@ enum RowTree {
     /// The root is a leaf: no SHAP value.
     Empty,
     /// The sweep: its nodes `nodes[node..node + ni]`, edges `edges[2 node..2 (node + ni)]`,
-    /// `n` quadrature points (padded to 4 or 8).
-    Sweep { node: usize, ni: usize, n: usize },
+    /// `n` quadrature points (padded to 4 or 8), `kind` the [`kind_code`] of its splits.
+    Sweep {
+        node: usize,
+        ni: usize,
+        n: usize,
+        kind: u8,
+    },
     /// The lane kernel with one lane (too many quadrature points, too deep or too large,
     /// or values the padded lanes are not proven finite for).
     Lanes,
@@ -204,7 +209,12 @@ impl RowPlan {
                 let node = b.nodes.len();
                 b.tree(tree);
                 assert_eq!(b.nodes.len() - node, ni, "one record per internal node");
-                trees.push(RowTree::Sweep { node, ni, n: tp.n });
+                trees.push(RowTree::Sweep {
+                    node,
+                    ni,
+                    n: tp.n,
+                    kind: kind_code(&b.nodes[node..]),
+                });
             }
         }
         let quad = (0..=FIXED_N)
@@ -260,6 +270,47 @@ impl RowPlan {
                 assert!((e.feature as usize) < self.num_features);
             }
         }
+    }
+}
+
+/// [`KIND_ANY`], or the code of the one numeric split kind of all of `nodes` (the sweep is
+/// then compiled with that kind a constant).
+fn kind_code(nodes: &[RowNode]) -> u8 {
+    let code = |k: SplitKind| match k {
+        SplitKind::XgbNumeric => KIND_XGB,
+        SplitKind::LgbNumericNan => KIND_LGB_NAN,
+        SplitKind::LgbNumericNone => KIND_LGB_NONE,
+        SplitKind::LgbNumericZero => KIND_LGB_ZERO,
+        _ => KIND_ANY,
+    };
+    let first = code(nodes[0].split.kind());
+    if nodes.iter().all(|n| code(n.split.kind()) == first) {
+        first
+    } else {
+        KIND_ANY
+    }
+}
+
+/// [`RowTree::Sweep::kind`]: splits of several or categorical kinds.
+const KIND_ANY: u8 = 0;
+/// Every split [`SplitKind::XgbNumeric`].
+const KIND_XGB: u8 = 1;
+/// Every split [`SplitKind::LgbNumericNan`].
+const KIND_LGB_NAN: u8 = 2;
+/// Every split [`SplitKind::LgbNumericNone`].
+const KIND_LGB_NONE: u8 = 3;
+/// Every split [`SplitKind::LgbNumericZero`].
+const KIND_LGB_ZERO: u8 = 4;
+
+/// True when `x` goes left at `sp`, whose kind is the one `K` names (any for [`KIND_ANY`]).
+#[inline(always)]
+fn goes_left<const K: u8>(sp: &Split, tree: &Tree, x: f64) -> bool {
+    match K {
+        KIND_XGB => sp.goes_left_as(SplitKind::XgbNumeric, tree, x),
+        KIND_LGB_NAN => sp.goes_left_as(SplitKind::LgbNumericNan, tree, x),
+        KIND_LGB_NONE => sp.goes_left_as(SplitKind::LgbNumericNone, tree, x),
+        KIND_LGB_ZERO => sp.goes_left_as(SplitKind::LgbNumericZero, tree, x),
+        _ => sp.goes_left(tree, x),
     }
 }
 
@@ -448,21 +499,32 @@ fn explain_row_body(
     let m = model.num_features;
     for ((rt, tp), tree) in rp.trees.iter().zip(&plan.trees).zip(&model.trees) {
         let ph = &mut phi[tp.output * m..(tp.output + 1) * m];
-        let (node, ni, n) = match *rt {
+        let (node, ni, n, kind) = match *rt {
             RowTree::Empty => continue,
             RowTree::Lanes => {
                 one_lane(plan, tp, tree, x, s, ph);
                 continue;
             }
-            RowTree::Sweep { node, ni, n } => (node, ni, n),
+            RowTree::Sweep { node, ni, n, kind } => (node, ni, n, kind),
         };
         let nodes = &rp.nodes[node..node + ni];
         let edges = &rp.edges[2 * node..2 * (node + ni)];
         let q = &rp.quad[n];
+        macro_rules! by_kind {
+            ($n:literal) => {
+                match kind {
+                    KIND_XGB => sweep::<$n, KIND_XGB>(nodes, edges, q, tree, x, s, ph),
+                    KIND_LGB_NAN => sweep::<$n, KIND_LGB_NAN>(nodes, edges, q, tree, x, s, ph),
+                    KIND_LGB_NONE => sweep::<$n, KIND_LGB_NONE>(nodes, edges, q, tree, x, s, ph),
+                    KIND_LGB_ZERO => sweep::<$n, KIND_LGB_ZERO>(nodes, edges, q, tree, x, s, ph),
+                    _ => sweep::<$n, KIND_ANY>(nodes, edges, q, tree, x, s, ph),
+                }
+            };
+        }
         if n <= 4 {
-            sweep::<4>(nodes, edges, q, tree, x, s, ph);
+            by_kind!(4)
         } else {
-            sweep::<8>(nodes, edges, q, tree, x, s, ph);
+            by_kind!(8)
         }
     }
 }
@@ -575,7 +637,7 @@ fn edge_coef<const N: usize>(
 /// computes the children's `A`; the upward pass adds each edge's term and passes its `G`
 /// up (see the module docs).
 #[inline(always)]
-fn sweep<const N: usize>(
+fn sweep<const N: usize, const K: u8>(
     nodes: &[RowNode],
     edges: &[RowEdge],
     qt: &Quad,
@@ -615,7 +677,7 @@ fn sweep<const N: usize>(
             let a: [f64; N] = ld(v, 2 * i);
             st::<N>(v, 2 * i + 1, [-0.0; N]);
             let sp = &nd.split;
-            let dec = sp.goes_left(tree, *xp.add(sp.feature()));
+            let dec = goes_left::<K>(sp, tree, *xp.add(sp.feature()));
             let mask = (dec as u64).wrapping_neg();
             // the followed child's edge is "on", the other's "turned off here"
             let zf = pick1(mask, nd.zl, nd.zr);
