@@ -296,43 +296,65 @@ pub(crate) unsafe fn le_f64_x8(x: *const f64, t: f64, nan_left: bool) -> u8 {
     le | (nan & if nan_left { 0xff } else { 0 })
 }
 
-/// [`pack`] of `(x as f32) < t`, NaN to `nan_left`, with AVX-512 ([`lt_f32_x8`]).
+/// Bit `j` set when `(x[j] as f32) < t`, NaN to `nan_left`, for the 4 values at `x`, with
+/// AVX2 (compare, then `MOVMSKPS`).
+///
+/// # Safety
+/// `x` must point to 4 readable values; the CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
+#[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn lt_f32_avx512(xs: &[f64; BLOCK], t: f32, nan_left: bool) -> Set {
+unsafe fn lt_f32_x4(x: *const f64, t: f32, nan_left: bool) -> u8 {
+    let x = _mm256_loadu_pd(x);
+    let lt = _mm_movemask_ps(_mm_cmp_ps::<_CMP_LT_OQ>(_mm256_cvtpd_ps(x), _mm_set1_ps(t)));
+    let nan = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(x, x));
+    (lt | (nan & if nan_left { 0xf } else { 0 })) as u8
+}
+
+/// Bit `j` set when `x[j] <= t`, NaN to `nan_left`, for the 4 values at `x`, with AVX2.
+///
+/// # Safety
+/// As [`lt_f32_x4`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn le_f64_x4(x: *const f64, t: f64, nan_left: bool) -> u8 {
+    let x = _mm256_loadu_pd(x);
+    let le = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(x, _mm256_set1_pd(t)));
+    let nan = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(x, x));
+    (le | (nan & if nan_left { 0xf } else { 0 })) as u8
+}
+
+/// A [`Set`] from `G` values at a time: `f(p)` gives the bits of the `G` values at `p`.
+#[inline(always)]
+fn pack_by<const G: usize>(xs: &[f64; BLOCK], f: impl Fn(*const f64) -> u8) -> Set {
     let mut s = Set::EMPTY;
     for (w, out) in s.0.iter_mut().enumerate() {
         let mut bits = 0u64;
-        for g in 0..8 {
-            // SAFETY: w * 64 + g * 8 + 8 <= BLOCK.
-            bits |= (lt_f32_x8(xs.as_ptr().add(w * 64 + g * 8), t, nan_left) as u64) << (g * 8);
+        for g in 0..64 / G {
+            bits |= (f(xs[w * 64 + g * G..].as_ptr()) as u64) << (g * G);
         }
         *out = bits;
     }
     s
 }
 
-/// [`lt_f32_avx512`] with AVX2.
+/// [`pack`] of `(x as f32) < t`, NaN to `nan_left`, with AVX-512 ([`lt_f32_x8`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
+#[inline]
+unsafe fn lt_f32_avx512(xs: &[f64; BLOCK], t: f32, nan_left: bool) -> Set {
+    // SAFETY: `pack_by` passes pointers to 8 values inside `xs`.
+    pack_by::<8>(xs, |p| unsafe { lt_f32_x8(p, t, nan_left) })
+}
+
+/// [`lt_f32_avx512`] with AVX2 ([`lt_f32_x4`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn lt_f32_avx2(xs: &[f64; BLOCK], t: f32, nan_left: bool) -> Set {
-    let tv = _mm_set1_ps(t);
-    let nl = if nan_left { 0xf } else { 0 };
-    let mut s = Set::EMPTY;
-    for (w, out) in s.0.iter_mut().enumerate() {
-        let mut bits = 0u64;
-        for g in 0..16 {
-            // SAFETY: w * 64 + g * 4 + 4 <= BLOCK.
-            let x = _mm256_loadu_pd(xs.as_ptr().add(w * 64 + g * 4));
-            let lt = _mm_movemask_ps(_mm_cmp_ps::<_CMP_LT_OQ>(_mm256_cvtpd_ps(x), tv));
-            let nan = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(x, x));
-            bits |= ((lt | (nan & nl)) as u64) << (g * 4);
-        }
-        *out = bits;
-    }
-    s
+    // SAFETY: `pack_by` passes pointers to 4 values inside `xs`.
+    pack_by::<4>(xs, |p| unsafe { lt_f32_x4(p, t, nan_left) })
 }
 
 /// [`pack`] of `x <= t`, NaN to `nan_left`, with AVX-512 ([`le_f64_x8`]).
@@ -340,36 +362,15 @@ unsafe fn lt_f32_avx2(xs: &[f64; BLOCK], t: f32, nan_left: bool) -> Set {
 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
 #[inline]
 unsafe fn le_f64_avx512(xs: &[f64; BLOCK], t: f64, nan_left: bool) -> Set {
-    let mut s = Set::EMPTY;
-    for (w, out) in s.0.iter_mut().enumerate() {
-        let mut bits = 0u64;
-        for g in 0..8 {
-            // SAFETY: w * 64 + g * 8 + 8 <= BLOCK.
-            bits |= (le_f64_x8(xs.as_ptr().add(w * 64 + g * 8), t, nan_left) as u64) << (g * 8);
-        }
-        *out = bits;
-    }
-    s
+    // SAFETY: `pack_by` passes pointers to 8 values inside `xs`.
+    pack_by::<8>(xs, |p| unsafe { le_f64_x8(p, t, nan_left) })
 }
 
-/// [`le_f64_avx512`] with AVX2.
+/// [`le_f64_avx512`] with AVX2 ([`le_f64_x4`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn le_f64_avx2(xs: &[f64; BLOCK], t: f64, nan_left: bool) -> Set {
-    let tv = _mm256_set1_pd(t);
-    let nl = if nan_left { 0xf } else { 0 };
-    let mut s = Set::EMPTY;
-    for (w, out) in s.0.iter_mut().enumerate() {
-        let mut bits = 0u64;
-        for g in 0..16 {
-            // SAFETY: w * 64 + g * 4 + 4 <= BLOCK.
-            let x = _mm256_loadu_pd(xs.as_ptr().add(w * 64 + g * 4));
-            let le = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(x, tv));
-            let nan = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(x, x));
-            bits |= ((le | (nan & nl)) as u64) << (g * 4);
-        }
-        *out = bits;
-    }
-    s
+    // SAFETY: `pack_by` passes pointers to 4 values inside `xs`.
+    pack_by::<4>(xs, |p| unsafe { le_f64_x4(p, t, nan_left) })
 }
