@@ -44,7 +44,7 @@ use super::{
 use crate::{Ensemble, Matrix, Node, Result, RunControl, SplitKind, Tree};
 
 /// Rows evaluated together, one per SIMD lane.
-pub(crate) const LANES: usize = 16;
+pub(crate) const LANES: usize = 32;
 /// One value per lane.
 pub(crate) type Lane = [f64; LANES];
 
@@ -372,27 +372,26 @@ unsafe fn decide_all_avx512(tp: &TreePlan, tree: &Tree, xg: &[Lane], dec: &mut [
         let x = &xg[node.feature as usize];
         let p = x.as_ptr();
         let dl = node.default_left;
-        let (lo, hi) = match node.kind {
-            SplitKind::XgbNumeric => {
-                let t = node.threshold as f32;
-                (lt_f32_x8(p, t, dl), lt_f32_x8(p.add(8), t, dl))
-            }
-            SplitKind::LgbNumericNan => {
-                let t = node.threshold;
-                (le_f64_x8(p, t, dl), le_f64_x8(p.add(8), t, dl))
-            }
-            SplitKind::LgbNumericNone => {
-                let (t, nl) = (node.threshold, 0.0 <= node.threshold);
-                (le_f64_x8(p, t, nl), le_f64_x8(p.add(8), t, nl))
-            }
-            _ => {
-                dec[i as usize] = decide(tree, node, x);
-                continue;
+        let bits = |c: usize| -> Option<u8> {
+            let p = p.add(8 * c);
+            match node.kind {
+                SplitKind::XgbNumeric => Some(lt_f32_x8(p, node.threshold as f32, dl)),
+                SplitKind::LgbNumericNan => Some(le_f64_x8(p, node.threshold, dl)),
+                SplitKind::LgbNumericNone => {
+                    Some(le_f64_x8(p, node.threshold, 0.0 <= node.threshold))
+                }
+                _ => None,
             }
         };
+        if bits(0).is_none() {
+            dec[i as usize] = decide(tree, node, x);
+            continue;
+        }
         let d = &mut dec[i as usize];
-        _mm512_storeu_pd(d.as_mut_ptr(), _mm512_maskz_mov_pd(lo, one));
-        _mm512_storeu_pd(d.as_mut_ptr().add(8), _mm512_maskz_mov_pd(hi, one));
+        for c in 0..LANES / 8 {
+            let b = bits(c).unwrap_or(0);
+            _mm512_storeu_pd(d.as_mut_ptr().add(8 * c), _mm512_maskz_mov_pd(b, one));
+        }
     }
 }
 
